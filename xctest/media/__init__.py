@@ -1,1 +1,9 @@
-"""xctest.media"""
+"""Media: the only place that joins aiortc with ``xctest.audio``."""
+
+from __future__ import annotations
+
+from xctest.media.clock import MediaClock
+from xctest.media.peer import Peer, PeerConfig
+from xctest.media.tracks import AudioSink, SignalTrack
+
+__all__ = ["AudioSink", "MediaClock", "Peer", "PeerConfig", "SignalTrack"]

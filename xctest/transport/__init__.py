@@ -1,1 +1,1 @@
-"""xctest.transport"""
+"""Network adapters: websocket client (``ws``) and the HTTP/WebSocket server (``server``)."""

@@ -1,0 +1,64 @@
+"""Fixtures for integration tests: a simulator on ephemeral loopback ports and phones of its
+lab users, all stopped by the test."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+
+from xctest.audio.signature import signature_for
+from xctest.phone import Phone, SipIdentity
+from xctest.sim import SimConfig, Simulator, default_lab
+
+PhoneFactory = Callable[..., Awaitable[Phone]]
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[Simulator]:
+    simulator = Simulator(default_lab(), SimConfig(sip_port=0, http_port=0))
+    await simulator.start()
+    try:
+        yield simulator
+    finally:
+        await simulator.aclose()
+
+
+def identity_for(sim: Simulator, login: str, *, password: str | None = None) -> SipIdentity:
+    user = sim.lab.user_by_login(login)
+    assert user is not None
+    return SipIdentity(
+        impi=user.line_name,
+        password=password if password is not None else user.line_password,
+        domain=sim.lab.sip_domain,
+        realm=sim.lab.sip_domain,
+        display_name=user.display_name,
+        ws_url=sim.sip_url,
+    )
+
+
+def all_signatures(sim: Simulator) -> list:
+    return [signature_for(i, u.login) for i, u in enumerate(sim.lab.users)]
+
+
+@pytest.fixture
+async def make_phone(sim: Simulator) -> AsyncIterator[PhoneFactory]:
+    phones: list[Phone] = []
+
+    async def factory(login: str, *, start: bool = True, password: str | None = None) -> Phone:
+        phone = Phone(
+            identity_for(sim, login, password=password),
+            name=login,
+            signature=signature_for(sim.lab.index_of(login), login),
+            listen_for=all_signatures(sim),
+        )
+        phones.append(phone)
+        if start:
+            await phone.start()
+        return phone
+
+    try:
+        yield factory
+    finally:
+        for phone in phones:
+            await phone.stop()

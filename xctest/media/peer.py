@@ -1,0 +1,192 @@
+"""A thin wrapper over aiortc's RTCPeerConnection for one audio leg.
+
+Non-trickle offer/answer as SIPml5 does (the SDP is returned once ICE gathering is complete),
+an explicit media-address setting, and translation of aiortc errors into ``MediaError``.
+No SIP knowledge here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import aioice.ice
+from aiortc import (
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCRtpSender,
+    RTCSessionDescription,
+)
+
+from xctest.errors import MediaError
+from xctest.media.tracks import AudioSink, SignalTrack
+
+log = logging.getLogger(__name__)
+
+# aioice leaves loopback out of its host candidates and has no per-connection setting for the
+# addresses to gather on; its module-level helper is consulted at gathering time, inside the
+# task that called setLocalDescription.  A context variable therefore gives every Peer its own
+# media addresses without touching other connections of the process.
+_media_addresses: contextvars.ContextVar[tuple[str, ...] | None] = contextvars.ContextVar(
+    "xctest_media_addresses", default=None
+)
+_original_get_host_addresses = aioice.ice.get_host_addresses
+
+
+def _get_host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
+    chosen = _media_addresses.get()
+    if chosen is None:
+        return list(_original_get_host_addresses(use_ipv4, use_ipv6))
+    return [a for a in chosen if (":" in a and use_ipv6) or (":" not in a and use_ipv4)]
+
+
+aioice.ice.get_host_addresses = _get_host_addresses
+
+
+@dataclass(frozen=True)
+class IceServer:
+    """One RTCIceServer entry (``urls`` plus optional TURN credentials)."""
+
+    urls: tuple[str, ...]
+    username: str | None = None
+    credential: str | None = None
+
+
+@dataclass(frozen=True)
+class PeerConfig:
+    """Media settings of a leg.
+
+    ``media_addresses``: the local addresses ICE gathers host candidates on.  Loopback for the
+    built-in simulator; ``None`` means every interface aioice finds (for a real XiVO).
+    ``ice_servers``: empty means no STUN/TURN at all (aiortc would otherwise add a public STUN
+    server and stall offline).  ``codecs``: preferred codec names in order (e.g. ``("PCMU",)``);
+    empty keeps aiortc's default order (Opus first, like a browser).
+    """
+
+    media_addresses: tuple[str, ...] | None = ("127.0.0.1",)
+    ice_servers: tuple[IceServer, ...] = ()
+    codecs: tuple[str, ...] = field(default=())
+
+
+class Peer:
+    """One audio leg: plays ``track``, exposes the remote audio as ``sink``."""
+
+    def __init__(self, config: PeerConfig, track: SignalTrack, name: str = "") -> None:
+        self.config = config
+        self.track = track
+        self.name = name
+        self.sink: AudioSink | None = None
+        self.remote_track_added = asyncio.Event()
+        self.on_remote_track: Callable[[AudioSink], None] | None = None
+        self._connected = asyncio.Event()
+        self._failed = asyncio.Event()
+        servers = [
+            RTCIceServer(urls=list(s.urls), username=s.username, credential=s.credential)
+            for s in config.ice_servers
+        ]
+        self._pc = RTCPeerConnection(RTCConfiguration(iceServers=servers))
+        self._pc.on("track", self._on_track)
+        self._pc.on("connectionstatechange", self._on_state)
+
+    @property
+    def connection_state(self) -> str:
+        return str(self._pc.connectionState)
+
+    def _on_track(self, track: object) -> None:
+        sink = AudioSink(track, name=self.name)  # type: ignore[arg-type]
+        self.sink = sink
+        if self.on_remote_track is not None:
+            self.on_remote_track(sink)
+        self.remote_track_added.set()
+
+    def _on_state(self) -> None:
+        state = self._pc.connectionState
+        log.debug("%s: connection %s", self.name, state)
+        if state == "connected":
+            self._connected.set()
+        elif state in ("failed", "closed"):
+            self._failed.set()
+
+    async def wait_connected(self) -> None:
+        """Return once ICE + DTLS are up; raise MediaError if the connection fails."""
+        done, _ = await asyncio.wait(
+            [
+                asyncio.ensure_future(self._connected.wait()),
+                asyncio.ensure_future(self._failed.wait()),
+            ],
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+        for task in _:
+            task.cancel()
+        if not self._connected.is_set():
+            raise MediaError(f"{self.name}: media connection {self._pc.connectionState}")
+
+    @property
+    def is_connected(self) -> bool:
+        return self._connected.is_set()
+
+    def _prefer_codecs(self) -> None:
+        if not self.config.codecs:
+            return
+        caps = RTCRtpSender.getCapabilities("audio").codecs
+        wanted = [c.lower() for c in self.config.codecs]
+        chosen = sorted(
+            (c for c in caps if c.mimeType.split("/")[1].lower() in wanted),
+            key=lambda c: wanted.index(c.mimeType.split("/")[1].lower()),
+        )
+        for transceiver in self._pc.getTransceivers():
+            transceiver.setCodecPreferences(chosen)
+
+    async def _set_local(self, description: RTCSessionDescription) -> str:
+        token = _media_addresses.set(self.config.media_addresses)
+        try:
+            await self._pc.setLocalDescription(description)
+        finally:
+            _media_addresses.reset(token)
+        return str(self._pc.localDescription.sdp)
+
+    async def make_offer(self) -> str:
+        """Create the offer; returns the SDP with every candidate in it."""
+        try:
+            if not self._pc.getTransceivers():
+                self._pc.addTransceiver(self.track, direction="sendrecv")
+                self._prefer_codecs()
+            return await self._set_local(await self._pc.createOffer())
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise MediaError(f"{self.name}: cannot create offer: {exc}") from exc
+
+    async def accept_offer(self, sdp: str) -> str:
+        """Apply a remote offer; returns the answer SDP."""
+        try:
+            await self._pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+            if not any(t.sender.track for t in self._pc.getTransceivers()):
+                self._pc.addTrack(self.track)
+                self._prefer_codecs()
+            return await self._set_local(await self._pc.createAnswer())
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise MediaError(f"{self.name}: cannot accept offer: {exc}") from exc
+
+    async def accept_answer(self, sdp: str) -> None:
+        """Apply the remote answer to our offer."""
+        try:
+            await self._pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise MediaError(f"{self.name}: cannot accept answer: {exc}") from exc
+
+    async def aclose(self) -> None:
+        if self.sink is not None:
+            await self.sink.aclose()
+        self.track.stop()
+        await self._pc.close()
+
+    def __repr__(self) -> str:
+        return f"<Peer {self.name} {self._pc.connectionState}>"
+
+
+def codec_names(names: Sequence[str]) -> tuple[str, ...]:
+    """Normalise user codec names (``pcmu`` -> ``PCMU``, ``opus`` -> ``opus``)."""
+    return tuple(n if n.lower() == "opus" else n.upper() for n in names)

@@ -1,0 +1,205 @@
+"""One call of a virtual phone: its SIP dialog, its WebRTC peer, and what was heard on it."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from xctest.audio.detector import FrameAnalysis, SignatureDetector
+from xctest.audio.signature import Signature
+from xctest.errors import CallFailed, MediaError, StepTimeout
+from xctest.media import AudioSink, Peer
+from xctest.phone.events import Topic
+from xctest.sip.dialog import Dialog
+from xctest.sip.message import Request
+
+
+class CallState(enum.Enum):
+    ESTABLISHING = "Establishing"  # outgoing, INVITE sent
+    RINGING = "Ringing"  # outgoing, 180/183 received
+    SETUP = "Setup"  # incoming, ringing here
+    CONNECTED = "Connected"
+    TERMINATED = "Terminated"
+
+
+@dataclass(frozen=True)
+class Heard:
+    """One analysed 20 ms frame, stamped with loop time."""
+
+    t: float
+    analysis: FrameAnalysis
+
+
+class Call:
+    """Handle on one SIP session.  ``sip_call_id`` is the key shared with CTI PhoneEvents."""
+
+    def __init__(
+        self,
+        sip_call_id: str,
+        topic: Topic,
+        invite: Request,
+        peer: Peer,
+        listen_for: Sequence[Signature],
+        remote_number: str,
+    ) -> None:
+        self.sip_call_id = sip_call_id
+        self.topic = topic
+        self.invite = invite
+        self.peer = peer
+        self.remote_number = remote_number
+        self.state = CallState.ESTABLISHING if topic is Topic.OUTGOING else CallState.SETUP
+        self.dialog: Dialog | None = None
+        self.local_tag = ""
+        self.final_status = 0
+        self.reason = ""
+        self.heard: list[Heard] = []
+        self.max_recording = 48000 * 600
+        self._recording: list[NDArray[np.float32]] = []
+        self._recorded = 0
+        self._detector = SignatureDetector(listen_for)
+        self._changed = asyncio.Event()
+        self._audio_waiters: list[tuple[float, asyncio.Future[None]]] = []
+        self._name_waiters: list[tuple[str, asyncio.Future[float]]] = []
+        peer.on_remote_track = self._listen
+
+    # --- state -------------------------------------------------------------------------------
+
+    def set_state(self, state: CallState) -> None:
+        self.state = state
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    @property
+    def is_connected(self) -> bool:
+        return self.state is CallState.CONNECTED
+
+    @property
+    def is_terminated(self) -> bool:
+        return self.state is CallState.TERMINATED
+
+    async def wait_state(self, state: CallState, timeout: float = 10.0) -> None:
+        """Wait for ``state``; ``CallFailed`` if the call ends first, ``StepTimeout`` if slow."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.state is not state:
+            if self.state is CallState.TERMINATED:
+                raise CallFailed(
+                    f"call {self.sip_call_id} ended ({self.final_status} {self.reason}) "
+                    f"before reaching {state.value}",
+                    self.final_status,
+                    self.reason,
+                )
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise StepTimeout(f"call {self.sip_call_id} to reach {state.value}",
+                                  [self.state.value], timeout)
+            try:
+                await asyncio.wait_for(self._changed.wait(), remaining)
+            except TimeoutError:
+                continue
+
+    # --- audio -------------------------------------------------------------------------------
+
+    def _listen(self, sink: AudioSink) -> None:
+        sink.listeners.append(self._on_audio)
+
+    def _on_audio(self, samples: NDArray[np.float32]) -> None:
+        now = asyncio.get_running_loop().time()
+        if self._recorded < self.max_recording:
+            self._recording.append(samples)
+            self._recorded += samples.size
+        frames = self._detector.feed(samples)
+        n = len(frames)
+        for i, analysis in enumerate(frames):
+            # the last completed frame ended "now"; earlier ones 20 ms apart
+            self.heard.append(Heard(now - (n - i) * 0.020, analysis))
+        if frames and self._name_waiters:
+            self._wake_names(self.heard[-n:])
+        if frames:
+            t_last = self.heard[-1].t
+            still = []
+            for until, fut in self._audio_waiters:
+                if fut.done():
+                    continue
+                if t_last >= until:
+                    fut.set_result(None)
+                else:
+                    still.append((until, fut))
+            self._audio_waiters = still
+
+    def _wake_names(self, fresh: list[Heard]) -> None:
+        still = []
+        for name, fut in self._name_waiters:
+            if fut.done():
+                continue
+            hit = next((h for h in fresh if name in h.analysis.present), None)
+            if hit is not None:
+                fut.set_result(hit.t)
+            else:
+                still.append((name, fut))
+        self._name_waiters = still
+
+    async def wait_heard(self, name: str, timeout: float = 5.0) -> float:
+        """Wait for the first frame where signature ``name`` is present; returns its time."""
+        hit = next((h for h in self.heard if name in h.analysis.present), None)
+        if hit is not None:
+            return hit.t
+        fut: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        self._name_waiters.append((name, fut))
+        try:
+            return await asyncio.wait_for(fut, timeout)
+        except TimeoutError:
+            raise StepTimeout(
+                f"call {self.sip_call_id}: signature {name!r} in received audio",
+                sorted(self.heard_names()),
+                timeout,
+            ) from None
+
+    async def wait_audio_until(self, t: float, timeout: float) -> None:
+        """Wait until audio analysed up to loop time ``t`` (frames keep arriving)."""
+        if self.heard and self.heard[-1].t >= t:
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._audio_waiters.append((t, fut))
+        try:
+            await asyncio.wait_for(fut, timeout)
+        except TimeoutError:
+            raise MediaError(
+                f"call {self.sip_call_id}: no audio analysed up to the window end "
+                f"({len(self.heard)} frames heard)"
+            ) from None
+
+    async def listen(self, seconds: float, timeout: float | None = None) -> tuple[float, float]:
+        """Let ``seconds`` of received audio be analysed; returns the window (t0, t1)."""
+        t0 = asyncio.get_running_loop().time()
+        t1 = t0 + seconds
+        await self.wait_audio_until(t1, timeout if timeout is not None else seconds + 5.0)
+        return t0, t1
+
+    def presence(self, name: str, t0: float = 0.0, t1: float = math.inf) -> float:
+        """Fraction of analysed frames in [t0, t1) where signature ``name`` was present."""
+        window = [h for h in self.heard if t0 <= h.t < t1]
+        if not window:
+            return 0.0
+        return sum(name in h.analysis.present for h in window) / len(window)
+
+    def heard_names(self, t0: float = 0.0, t1: float = math.inf, share: float = 0.8) -> set[str]:
+        """Signatures present in at least ``share`` of the frames of the window."""
+        window = [h for h in self.heard if t0 <= h.t < t1]
+        names = {n for h in window for n in h.analysis.present}
+        return {n for n in names if self.presence(n, t0, t1) >= share}
+
+    def recording(self) -> NDArray[np.float32]:
+        """Everything received on this call (48 kHz mono float32), up to ``max_recording``."""
+        if not self._recording:
+            return np.zeros(0, dtype=np.float32)
+        return np.concatenate(self._recording)
+
+    def __repr__(self) -> str:
+        return f"<Call {self.topic.value} {self.sip_call_id} {self.state.value}>"

@@ -1,0 +1,480 @@
+"""The virtual phone: xc_webrtc's API in snake_case over a sans-IO SIP agent, a SIP websocket
+and aiortc media (PROTOCOL.md §4).  Never imports the simulator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import secrets
+import ssl
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+from xctest.audio.signature import Signature, SignatureSource, signature_for
+from xctest.errors import (
+    CallFailed,
+    ConnectError,
+    PhoneStateError,
+    RegistrationFailed,
+    XctestError,
+)
+from xctest.media import Peer, PeerConfig, SignalTrack
+from xctest.phone.call import Call, CallState
+from xctest.phone.events import Handlers, Topic, XcEvent, XcType
+from xctest.phone.identity import SipIdentity
+from xctest.sip.auth import answer_challenge, parse_challenge
+from xctest.sip.dialog import Dialog, DialogState
+from xctest.sip.events import AckReceived, CancelReceived, Event, MessageRejected, RequestReceived
+from xctest.sip.message import Request, Response, make_response
+from xctest.timeline import Timeline
+from xctest.transport import ws as wsmod
+from xctest.transport.sip_channel import SipChannel, describe
+
+log = logging.getLogger(__name__)
+
+# unconfirmed (PROTOCOL.md Q22): SIPml5 description strings for Terminated.reason
+REASON_BYE = "Call terminated"
+REASON_CANCELLED = "Call cancelled"
+RETRY_STEPS = (0.0, 20.0, 40.0, 60.0)  # PROTOCOL.md §3.5 failures: 0, 20, 40, then every 60 s
+
+
+class StackStatus(enum.StrEnum):
+    """``get_sip_stack_status()`` values (PROTOCOL.md §4.1)."""
+
+    NOT_INITIALIZED = "NotInitialized"
+    INITIALIZING = "Initializing"
+    STARTING = "Starting"
+    STARTED = "Started"
+    STOPPED = "Stopped"
+
+
+class Phone:
+    """A virtual xc_webrtc phone.
+
+    ``name`` labels the party in logs; ``signature`` is what its microphone plays;
+    ``listen_for`` are the signatures its calls look for in received audio.
+    """
+
+    def __init__(
+        self,
+        identity: SipIdentity,
+        *,
+        name: str = "",
+        signature: Signature | None = None,
+        listen_for: Sequence[Signature] = (),
+        peer_config: PeerConfig | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        register_expires: int = 60,
+    ) -> None:
+        self.identity = identity
+        self.name = name or identity.impi
+        self.signature = signature or signature_for(0, self.name)
+        self.listen_for = tuple(listen_for) or (self.signature,)
+        self.peer_config = peer_config or PeerConfig()
+        self.ssl_context = ssl_context
+        self.register_expires = register_expires
+        self.handlers = Handlers()
+        self.timeline = Timeline(self.name)
+        self.calls: dict[str, Call] = {}
+        self.status = StackStatus.NOT_INITIALIZED
+        self.registered = False
+        self.microphone_muted = False
+        self._channel: SipChannel | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._reg_call_id = secrets.token_hex(12)
+        self._reg_tag = secrets.token_hex(6)
+        self._cseq = 0
+        self._refresh: asyncio.TimerHandle | None = None
+        self._retry_index = 0
+
+    # --- xc_webrtc API -----------------------------------------------------------------------
+
+    def set_handler(self, topic: Topic | str, handler: Callable[[XcEvent], None]) -> Callable[[], None]:
+        """Subscribe to a topic (general, registration, incoming, outgoing)."""
+        return self.handlers.set_handler(topic, handler)
+
+    def clear_handlers(self) -> None:
+        self.handlers.clear()
+
+    def get_sip_stack_status(self) -> str:
+        return str(self.status)
+
+    async def start(self) -> None:
+        """Open the SIP websocket and REGISTER (general Started, then registration events).
+
+        Raises ``ConnectError`` (after general Failed) or ``RegistrationFailed`` (after
+        registration Unregistered; retries continue in the background as in xc_webrtc).
+        """
+        self.status = StackStatus.STARTING
+        try:
+            ws = await wsmod.connect(
+                self.identity.ws_url,
+                subprotocols=[wsmod.SIP_SUBPROTOCOL],
+                ssl_context=self.ssl_context,
+                user_agent=self.identity.user_agent,
+            )
+        except ConnectError as exc:
+            self.status = StackStatus.STOPPED
+            self._publish(Topic.GENERAL, XcType.FAILED, {"reason": str(exc)})
+            raise
+        self._channel = SipChannel(ws, self._on_sip_event, name=self.name, observer=self._observe)
+        self._spawn(self._serve(self._channel))
+        self.status = StackStatus.STARTED
+        self._publish(Topic.GENERAL, XcType.STARTED)
+        await self.register()
+
+    async def _serve(self, channel: SipChannel) -> None:
+        await channel.run()
+        if self.status is not StackStatus.STOPPED:
+            self._publish(Topic.GENERAL, XcType.FAILED, {"reason": "SIP websocket closed"})
+            for call in list(self.calls.values()):
+                self._terminate(call, "Transport error")
+
+    async def register(self, expires: int | None = None) -> int:
+        """REGISTER (with digest); returns the granted expiry.  ``expires=0`` unregisters."""
+        channel = self._need_channel()
+        exp = self.register_expires if expires is None else expires
+
+        def build(cseq: int) -> Request:
+            return self.identity.register_request(self._reg_call_id, cseq, self._reg_tag, exp)
+
+        try:
+            _, resp = await self._authenticated(channel, build)
+        except XctestError as exc:
+            return self._registration_failed(str(exc), 0)
+        if not resp.is_success:
+            return self._registration_failed(f"{resp.status} {resp.reason}", resp.status)
+        granted = _granted_expiry(resp, exp)
+        if exp == 0:
+            self.registered = False
+            return 0
+        self.registered = True
+        self._retry_index = 0
+        self._publish(Topic.REGISTRATION, XcType.REGISTERED)
+        self._schedule_register(max(1.0, granted * 0.9))
+        return granted
+
+    def _registration_failed(self, reason: str, status: int) -> int:
+        self.registered = False
+        self._publish(Topic.REGISTRATION, XcType.UNREGISTERED, {"reason": reason})
+        delay = RETRY_STEPS[min(self._retry_index, len(RETRY_STEPS) - 1)]
+        self._retry_index += 1
+        self._schedule_register(delay if delay > 0 else 0.001)
+        raise RegistrationFailed(
+            f"{self.name}: REGISTER of line {self.identity.impi!r} to {self.identity.ws_url} "
+            f"refused: {reason}",
+            status=status,
+            user=self.identity.impi,
+        )
+
+    def _schedule_register(self, delay: float) -> None:
+        if self._refresh is not None:
+            self._refresh.cancel()
+        if self.status is StackStatus.STOPPED:
+            return
+
+        def fire() -> None:
+            self._refresh = None
+            self._spawn(self._quiet(self.register()))
+
+        self._refresh = asyncio.get_running_loop().call_later(delay, fire)
+
+    async def dial(self, destination: str) -> Call:
+        """Place a call (outgoing Establishing now; Ringing/Connected/Terminated follow)."""
+        channel = self._need_channel()
+        call_id = secrets.token_hex(12)
+        track = self._new_track()
+        peer = Peer(self.peer_config, track, name=f"{self.name}-out")
+        self._publish(Topic.OUTGOING, XcType.ESTABLISHING)
+        offer = await peer.make_offer()
+        tag = secrets.token_hex(6)
+        draft = self.identity.invite_request(destination, call_id, tag, offer)
+        call = Call(call_id, Topic.OUTGOING, draft, peer, self.listen_for, destination)
+        call.local_tag = tag
+        self.calls[call_id] = call
+        self._spawn(self._outgoing(channel, call, offer))
+        return call
+
+    async def _outgoing(self, channel: SipChannel, call: Call, offer: str) -> None:
+        def build(cseq: int) -> Request:
+            req = self.identity.invite_request(call.remote_number, call.sip_call_id, call.local_tag, offer)
+            return req.with_headers(req.headers.set("CSeq", f"{cseq} INVITE"))
+
+        def provisional(resp: Response) -> None:
+            if resp.status in (180, 183) and call.state is CallState.ESTABLISHING:
+                call.set_state(CallState.RINGING)
+                callee = resp.to.uri.user or ""
+                self._publish(Topic.OUTGOING, XcType.RINGING, {"callee": callee}, call.sip_call_id)
+
+        try:
+            invite, final = await self._authenticated(channel, build, provisional)
+        except XctestError as exc:
+            call.final_status = 0
+            self._terminate(call, str(exc))
+            return
+        call.invite = invite
+        if not final.is_success:
+            call.final_status = final.status
+            self._terminate(call, final.reason)
+            return
+        call.dialog = Dialog.from_uac(invite, final)
+        await channel.send_request(call.dialog.create_ack(invite, via=self.identity.via()))
+        if call.state is CallState.TERMINATED:
+            return
+        try:
+            await call.peer.accept_answer(final.text)
+        except XctestError as exc:
+            await self._bye(call, f"media: {exc}")
+            return
+        call.final_status = final.status
+        call.set_state(CallState.CONNECTED)
+        self._publish(call.topic, XcType.CONNECTED, {"callee": final.to.uri.user or ""}, call.sip_call_id)
+        self._publish(Topic.INCOMING, XcType.REMOTE_MEDIA_ADDED)
+
+    async def answer(self, sip_call_id: str | None = None) -> Call:
+        """Answer the ringing call (or the one with ``sip_call_id``)."""
+        call = self._find(sip_call_id, CallState.SETUP)
+        channel = self._need_channel()
+        answer_sdp = await call.peer.accept_offer(call.invite.text)
+        ok = make_response(
+            call.invite,
+            200,
+            to_tag=call.local_tag,
+            headers=[("Contact", str(self.identity.contact())), ("User-Agent", self.identity.user_agent)],
+            body=answer_sdp.encode(),
+            content_type="application/sdp",
+        )
+        await channel.send_response(ok)
+        call.dialog = Dialog.from_uas(call.invite, call.local_tag, DialogState.CONFIRMED)
+        call.final_status = 200
+        call.set_state(CallState.CONNECTED)
+        caller = call.invite.from_.uri.user or ""
+        self._publish(call.topic, XcType.CONNECTED, {"caller": caller}, call.sip_call_id)
+        self._publish(Topic.INCOMING, XcType.REMOTE_MEDIA_ADDED)
+        return call
+
+    async def hangup(self, sip_call_id: str | None = None) -> None:
+        """End a call over SIP: BYE when connected, CANCEL while ringing out, 603 while ringing
+        in.  (xc_webrtc has no such method; XiVO front-ends hang up through CTI.)"""
+        call = self._find(sip_call_id, None)
+        channel = self._need_channel()
+        if call.state is CallState.CONNECTED:
+            await self._bye(call, REASON_BYE)
+        elif call.state is CallState.SETUP:
+            await channel.send_response(make_response(call.invite, 603, to_tag=call.local_tag))
+            call.final_status = 603
+            self._terminate(call, "Decline")
+        elif call.state in (CallState.ESTABLISHING, CallState.RINGING):
+            await channel.send_request(channel.agent.make_cancel(call.invite))
+
+    def toggle_microphone(self, sip_call_id: str | None = None) -> bool:
+        """Flip the microphone of a call (no signalling); returns True when now muted."""
+        call = self._find(sip_call_id, None)
+        track = call.peer.track
+        track.muted = not track.muted
+        return bool(track.muted)
+
+    async def stop(self) -> None:
+        """Hang up, unregister, close the SIP websocket."""
+        if self._refresh is not None:
+            self._refresh.cancel()
+            self._refresh = None
+        channel = self._channel
+        if channel is not None and not channel.closed.is_set():
+            for call in list(self.calls.values()):
+                if call.state is not CallState.TERMINATED:
+                    await self._quiet(self.hangup(call.sip_call_id))
+            if self.registered:
+                await self._quiet(asyncio.wait_for(self.register(0), 5))
+        self.status = StackStatus.STOPPED
+        if channel is not None:
+            await channel.aclose()
+        for call in self.calls.values():
+            await call.peer.aclose()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # --- incoming SIP ------------------------------------------------------------------------
+
+    def _on_sip_event(self, event: Event) -> None:
+        if isinstance(event, RequestReceived):
+            self._spawn(self._on_request(event.request))
+        elif isinstance(event, CancelReceived):
+            self._spawn(self._on_cancel(event.invite))
+        elif isinstance(event, AckReceived):
+            pass
+        elif isinstance(event, MessageRejected):
+            self.timeline.add("sip", "rejected", error=event.error)
+
+    async def _on_request(self, req: Request) -> None:
+        channel = self._need_channel()
+        call = self.calls.get(req.call_id)
+        if req.method == "INVITE" and call is None and req.to.tag is None:
+            await self._incoming(channel, req)
+        elif req.method == "OPTIONS":
+            await channel.send_response(make_response(req, 200, headers=[("Allow", "INVITE, ACK, BYE, CANCEL, INFO, OPTIONS")]))
+        elif call is None:
+            await channel.send_response(make_response(req, 481))
+        elif req.method == "BYE":
+            await channel.send_response(make_response(req, 200))
+            self._terminate(call, REASON_BYE)
+        elif req.method == "INFO":
+            await channel.send_response(make_response(req, 200))
+        else:
+            await channel.send_response(make_response(req, 488 if req.method == "INVITE" else 501))
+
+    async def _incoming(self, channel: SipChannel, req: Request) -> None:
+        # Direction rule (PROTOCOL.md §4.3): "outgoing" when the From display name is ours.
+        own = self.identity.display_name
+        topic = Topic.OUTGOING if own and req.from_.display_name == own else Topic.INCOMING
+        peer = Peer(self.peer_config, self._new_track(), name=f"{self.name}-in")
+        caller = req.from_.uri.user or ""
+        call = Call(req.call_id, topic, req, peer, self.listen_for, caller)
+        call.local_tag = secrets.token_hex(6)
+        self.calls[req.call_id] = call
+        # SIPml5 answers 180 at once (PROTOCOL.md §3.5 incoming #2)
+        await channel.send_response(make_response(req, 180, to_tag=call.local_tag,
+                                                  headers=[("Contact", str(self.identity.contact()))]))
+        self._publish(Topic.INCOMING, XcType.SETUP, {"caller": caller})
+
+    async def _on_cancel(self, invite: Request) -> None:
+        call = self.calls.get(invite.call_id)
+        if call is None or call.state is not CallState.SETUP:
+            return
+        channel = self._need_channel()
+        await channel.send_response(make_response(invite, 487, to_tag=call.local_tag))
+        call.final_status = 487
+        self._terminate(call, REASON_CANCELLED)
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    async def _bye(self, call: Call, reason: str) -> None:
+        channel = self._need_channel()
+        if call.dialog is None:
+            return
+        bye = call.dialog.create_request("BYE", via=self.identity.via())
+        self._terminate(call, reason)
+        try:
+            await channel.request(bye)
+        except XctestError as exc:
+            log.info("%s: BYE not answered: %s", self.name, exc)
+
+    def _terminate(self, call: Call, reason: str) -> None:
+        if call.state is CallState.TERMINATED:
+            return
+        call.reason = reason
+        call.set_state(CallState.TERMINATED)
+        if call.dialog is not None:
+            call.dialog.terminate()
+        self._publish(call.topic, XcType.TERMINATED, {"reason": reason}, call.sip_call_id)
+        self._spawn(call.peer.aclose())
+
+    async def _authenticated(
+        self,
+        channel: SipChannel,
+        build: Callable[[int], Request],
+        on_provisional: Callable[[Response], None] | None = None,
+    ) -> tuple[Request, Response]:
+        """Send, answer one digest challenge (RFC 3261 §22.2), return the final response."""
+        self._cseq += 1
+        req = build(self._cseq)
+        resp = await channel.request(req, on_provisional)
+        if resp.status not in (401, 407):
+            return req, resp
+        header = "WWW-Authenticate" if resp.status == 401 else "Proxy-Authenticate"
+        challenge = parse_challenge(resp.headers.get(header) or "")
+        creds = answer_challenge(
+            challenge,
+            username=self.identity.impi,
+            password=self.identity.password,
+            method=req.method,
+            uri=str(req.uri),
+            cnonce=secrets.token_hex(8),
+        )
+        self._cseq += 1
+        again = build(self._cseq)
+        name = "Authorization" if resp.status == 401 else "Proxy-Authorization"
+        again = again.with_headers(again.headers.set(name, str(creds)))
+        return again, await channel.request(again, on_provisional)
+
+    def _find(self, sip_call_id: str | None, state: CallState | None) -> Call:
+        if sip_call_id is not None:
+            call = self.calls.get(sip_call_id)
+            if call is None:
+                raise PhoneStateError(f"{self.name}: no call with SIP Call-ID {sip_call_id!r}")
+            return call
+        live = [c for c in self.calls.values() if c.state is not CallState.TERMINATED]
+        if state is not None:
+            live = [c for c in live if c.state is state]
+        if not live:
+            want = f"in state {state.value}" if state else "in progress"
+            raise PhoneStateError(f"{self.name}: no call {want}")
+        if len(live) > 1 and state is None:
+            raise PhoneStateError(f"{self.name}: {len(live)} calls; give a SIP Call-ID")
+        return live[0]
+
+    def _new_track(self) -> SignalTrack:
+        return SignalTrack(SignatureSource(self.signature).read)
+
+    def _need_channel(self) -> SipChannel:
+        if self._channel is None or self._channel.closed.is_set():
+            raise PhoneStateError(f"{self.name}: SIP stack not started")
+        return self._channel
+
+    def _publish(
+        self,
+        topic: Topic,
+        type_: XcType | None,
+        data: dict[str, Any] | None = None,
+        sip_call_id: str | None = None,
+    ) -> None:
+        event = XcEvent(topic, type_, data, sip_call_id)
+        self.timeline.add("xc", f"{topic}/{type_}", **event.to_js())
+        log.debug("RE<<< %s", event.to_js())
+        self.handlers.publish(event)
+
+    def _observe(self, direction: str, frame: str) -> None:
+        name, fields = describe(frame)
+        self.timeline.add("sip", name, direction=direction, **fields)
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            if isinstance(exc, XctestError):
+                log.warning("%s: %s", self.name, exc)
+            else:
+                log.error("%s: task failed", self.name, exc_info=exc)
+
+    @staticmethod
+    async def _quiet(aw: Coroutine[Any, Any, Any] | asyncio.Future[Any]) -> None:
+        try:
+            await aw
+        except (XctestError, TimeoutError) as exc:
+            log.info("ignored while stopping: %s", exc)
+
+    def __repr__(self) -> str:
+        live = sum(1 for c in self.calls.values() if c.state is not CallState.TERMINATED)
+        return f"<Phone {self.name} {self.status} registered={self.registered} calls={live}>"
+
+
+def _granted_expiry(resp: Response, asked: int) -> int:
+    contact = resp.contact
+    value = contact.param("expires") if contact is not None else None
+    value = value or resp.headers.get("Expires")
+    try:
+        return int(value) if value else asked
+    except ValueError:
+        return asked
+
+
+__all__ = ["CallFailed", "Phone", "StackStatus"]

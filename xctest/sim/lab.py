@@ -1,0 +1,168 @@
+"""The lab: who exists on the simulated XiVO (users, their numbers and SIP lines).
+
+Loaded from YAML and validated with pydantic; errors name the file, line and the field.  A
+built-in default lab (alice … eve) lets ``xctest sim`` run with no file at all.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from xctest.errors import LabError, SourceLocation
+
+
+class User(BaseModel):
+    """One XiVO user with a WebRTC line."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    login: str = Field(min_length=1, description="CTI/XUC login")
+    password: str = Field(min_length=1, description="CTI/XUC password")
+    firstname: str = ""
+    lastname: str = ""
+    number: str = Field(pattern=r"^[0-9*#+]+$", description="extension (internal number)")
+    line_name: str = Field(min_length=1, description="SIP peer name (digest user)")
+    line_password: str = Field(min_length=1, description="SIP secret")
+    simultaneous_calls: int = Field(default=2, ge=1, description="calls the line accepts")
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.firstname} {self.lastname}".strip() or self.login
+
+
+class Lab(BaseModel):
+    """Users plus the PBX settings the simulator uses."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    realm: str = Field(default="xivo", description="SIP digest realm")
+    sip_domain: str = Field(default="default", description="LineConfig.sipProxyName / SIP domain")
+    users: tuple[User, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> Lab:
+        for attr in ("login", "number", "line_name"):
+            seen: set[str] = set()
+            for user in self.users:
+                value = getattr(user, attr)
+                if value in seen:
+                    raise ValueError(f"two users have the same {attr} {value!r}")
+                seen.add(value)
+        return self
+
+    def user_by_number(self, number: str) -> User | None:
+        return next((u for u in self.users if u.number == number), None)
+
+    def user_by_line(self, line_name: str) -> User | None:
+        return next((u for u in self.users if u.line_name == line_name), None)
+
+    def user_by_login(self, login: str) -> User | None:
+        return next((u for u in self.users if u.login == login), None)
+
+    def index_of(self, login: str) -> int:
+        """Position of a user in the lab: the index of its signature tone."""
+        return next(i for i, u in enumerate(self.users) if u.login == login)
+
+    def to_yaml(self) -> str:
+        data = self.model_dump(mode="json")
+        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+_DEFAULT_NAMES = [
+    ("alice", "Alice", "Archer", "1001"),
+    ("bob", "Bob", "Brown", "1002"),
+    ("carol", "Carol", "Clark", "1003"),
+    ("dave", "Dave", "Dunn", "1004"),
+    ("eve", "Eve", "Evans", "1005"),
+]
+
+
+def default_lab() -> Lab:
+    """alice 1001 … eve 1005; password ``<login>-pass``, SIP line ``wr<number>`` with secret
+    ``<login>-sip``."""
+    return Lab(
+        users=tuple(
+            User(
+                login=login,
+                password=f"{login}-pass",
+                firstname=first,
+                lastname=last,
+                number=number,
+                line_name=f"wr{number}",
+                line_password=f"{login}-sip",
+            )
+            for login, first, last, number in _DEFAULT_NAMES
+        )
+    )
+
+
+class _LineLoader(yaml.SafeLoader):
+    """SafeLoader that remembers where every mapping key was written."""
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
+    mapping = {str(k): v for k, v in loader.construct_mapping(node, deep=True).items()}
+    marks = {str(k.value): (k.start_mark.line + 1, k.start_mark.column + 1) for k, _ in node.value}
+    mapping["__marks__"] = marks
+    return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _strip(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {k: _strip(v) for k, v in data.items() if k != "__marks__"}
+    if isinstance(data, list):
+        return [_strip(v) for v in data]
+    return data
+
+
+def _locate(data: Any, loc: tuple[int | str, ...]) -> tuple[int, int]:
+    line, col = 1, 1
+    node = data
+    for part in loc:
+        if isinstance(node, dict):
+            marks = node.get("__marks__", {})
+            if isinstance(part, str) and part in marks:
+                line, col = marks[part]
+            node = node.get(part) if isinstance(part, str) else None
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+            if isinstance(node, dict) and node.get("__marks__"):
+                line, col = min(node["__marks__"].values())
+        else:
+            break
+    return line, col
+
+
+def load_lab(path: str | Path) -> Lab:
+    """Read and validate a lab file; raise ``LabError`` pointing at file:line:column."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise LabError(f"cannot read lab file: {exc}") from exc
+    try:
+        data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = SourceLocation(str(path), mark.line + 1, mark.column + 1) if mark else None
+        raise LabError(f"not valid YAML: {getattr(exc, 'problem', exc)}", where) from exc
+    if not isinstance(data, dict):
+        raise LabError("a lab file is a mapping with a 'users' list", SourceLocation(str(path), 1, 1))
+    try:
+        return Lab.model_validate(_strip(data))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        line, col = _locate(data, tuple(err["loc"]))
+        field = ".".join(str(p) for p in err["loc"]) or "(top)"
+        lines = text.splitlines()
+        snippet = f"  {line} | {lines[line - 1]}" if 0 < line <= len(lines) else ""
+        raise LabError(
+            f"{field}: {err['msg']}", SourceLocation(str(path), line, col), snippet
+        ) from exc

@@ -1,0 +1,116 @@
+"""The built-in XiVO simulator: listeners, lab and PBX wired together.
+
+``Simulator`` is what ``xctest sim`` runs and what tests start on ephemeral loopback ports.
+It never imports the phone.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from xctest.media import PeerConfig
+from xctest.sim.channels import ChannelBus
+from xctest.sim.lab import Lab, default_lab
+from xctest.sim.pbx import Pbx, PbxConfig
+from xctest.sim.sip_server import serve_connection
+from xctest.transport.server import HttpServer, ServerWs
+from xctest.transport.ws import SIP_SUBPROTOCOL
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """Where the simulator listens.  Port 0 picks a free port (tests)."""
+
+    host: str = "127.0.0.1"
+    sip_port: int = 5039
+    http_port: int = 8090
+    media_addresses: tuple[str, ...] | None = ("127.0.0.1",)
+    codecs: tuple[str, ...] = field(default=())
+
+
+class Simulator:
+    """Start with ``await sim.start()``; stop with ``await sim.aclose()``."""
+
+    def __init__(self, lab: Lab | None = None, config: SimConfig | None = None) -> None:
+        self.lab = lab or default_lab()
+        self.config = config or SimConfig()
+        self.bus = ChannelBus()
+        self._sip = HttpServer()
+        self._http = HttpServer()
+        self.pbx: Pbx | None = None
+
+    @property
+    def sip_port(self) -> int:
+        return self._sip.port
+
+    @property
+    def http_port(self) -> int:
+        return self._http.port
+
+    @property
+    def sip_url(self) -> str:
+        return f"ws://{self.config.host}:{self.sip_port}/ws"
+
+    @property
+    def http_url(self) -> str:
+        return f"http://{self.config.host}:{self.http_port}"
+
+    async def start(self) -> None:
+        cfg = self.config
+        self._sip.add_ws("/ws", self._serve_sip, subprotocols=[SIP_SUBPROTOCOL])
+        self._sip.add_ws("/wssip", self._serve_sip, subprotocols=[SIP_SUBPROTOCOL])
+        self._http.add_json("GET", "/status", self._status)
+        await self._sip.start(cfg.host, cfg.sip_port)
+        await self._http.start(cfg.host, cfg.http_port)
+        peer = PeerConfig(media_addresses=cfg.media_addresses, codecs=cfg.codecs)
+        self.pbx = Pbx(self.lab, PbxConfig(cfg.host, self.sip_port, peer), self.bus)
+        log.info("simulator listening: sip %s, http %s", self.sip_url, self.http_url)
+
+    async def _serve_sip(self, ws: ServerWs) -> None:
+        assert self.pbx is not None
+        await serve_connection(ws, self.pbx, self.config.host, self.sip_port, secure=False)
+
+    async def _status(self, headers: Mapping[str, str], body: Any) -> tuple[int, Any]:
+        pbx = self.pbx
+        return 200, {
+            "users": len(self.lab.users),
+            "registered": len(pbx.registrar) if pbx else 0,
+            "channels": len(self.bus.channels),
+        }
+
+    def describe(self) -> str:
+        """What ``xctest sim`` prints: URLs served and the users of the lab."""
+        lines = [
+            "xctest simulator",
+            f"  SIP over WebSocket : {self.sip_url}  (also /wssip)",
+            f"  HTTP               : {self.http_url}/status",
+            f"  realm {self.lab.realm!r}, SIP domain {self.lab.sip_domain!r}",
+            "  users:",
+            "    login      password        number  SIP line      SIP secret",
+        ]
+        for u in self.lab.users:
+            lines.append(
+                f"    {u.login:<10} {u.password:<15} {u.number:<7} {u.line_name:<13} {u.line_password}"
+            )
+        return "\n".join(lines)
+
+    async def aclose(self) -> None:
+        if self.pbx is not None:
+            await self.pbx.aclose()
+        await self._sip.aclose()
+        await self._http.aclose()
+
+    async def __aenter__(self) -> Simulator:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"<Simulator sip={self.sip_url} users={len(self.lab.users)}>"
