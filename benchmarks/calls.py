@@ -26,14 +26,29 @@ def lab_for(pairs: int) -> Lab:
     users = []
     for i in range(2 * pairs):
         number = str(2000 + i)
-        users.append(User(login=f"u{i}", password="p", number=number, firstname="U", lastname=str(i),
-                          line_name=f"wr{number}", line_password=f"s{i}"))
+        users.append(
+            User(
+                login=f"u{i}",
+                password="p",
+                number=number,
+                firstname="U",
+                lastname=str(i),
+                line_name=f"wr{number}",
+                line_password=f"s{i}",
+            )
+        )
     return Lab(users=tuple(users))
 
 
 def make_phone(sim: Simulator, user: User, index: int) -> Phone:
-    ident = SipIdentity(impi=user.line_name, password=user.line_password, domain="default",
-                        realm="default", display_name=user.display_name, ws_url=sim.sip_url)
+    ident = SipIdentity(
+        impi=user.line_name,
+        password=user.line_password,
+        domain="default",
+        realm="default",
+        display_name=user.display_name,
+        ws_url=sim.sip_url,
+    )
     sig = signature_for(index % 16, user.login)
     return Phone(ident, name=user.login, signature=sig, listen_for=(sig,))
 
@@ -56,8 +71,11 @@ async def one_call(caller: Phone, callee: Phone, number: str, hold: float) -> fl
 def summary(label: str, setups: list[float], cpu: float, call_seconds: float) -> str:
     ordered = sorted(setups)
     p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
-    return (f"{label:<11} calls={len(setups):<3} setup median={statistics.median(setups) * 1000:6.1f} ms"
-            f"  p95={p95 * 1000:6.1f} ms  cpu/call-second={cpu / call_seconds:.3f}")
+    return (
+        f"{label:<11} calls={len(setups):<3} "
+        f"setup median={statistics.median(setups) * 1000:6.1f} ms"
+        f"  p95={p95 * 1000:6.1f} ms  cpu/call-second={cpu / call_seconds:.3f}"
+    )
 
 
 async def main(n: int, hold: float) -> None:
@@ -69,14 +87,16 @@ async def main(n: int, hold: float) -> None:
         numbers = [u.number for u in lab.users[1::2]]
 
         cpu0, setups = time.process_time(), []
-        for i in range(n):
+        for _ in range(n):
             setups.append(await one_call(callers[0], callees[0], numbers[0], hold))
         print(summary("sequential", setups, time.process_time() - cpu0, n * hold))
 
         cpu0 = time.process_time()
-        setups = list(await asyncio.gather(
-            *(one_call(callers[i], callees[i], numbers[i], hold) for i in range(n))
-        ))
+        setups = list(
+            await asyncio.gather(
+                *(one_call(callers[i], callees[i], numbers[i], hold) for i in range(n))
+            )
+        )
         print(summary("concurrent", setups, time.process_time() - cpu0, n * hold))
         await asyncio.gather(*(p.stop() for p in phones))
 

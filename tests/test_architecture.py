@@ -11,10 +11,30 @@ ROOT = Path(__file__).resolve().parent.parent / "xctest"
 
 # package prefix -> prefixes it must never import
 FORBIDDEN = {
-    "xctest.sip": ["asyncio", "websockets", "aiortc", "aiohttp", "numpy", "xctest.transport",
-                   "xctest.media", "xctest.phone", "xctest.sim", "xctest.cti.client"],
-    "xctest.audio": ["asyncio", "aiortc", "av", "websockets", "aiohttp", "xctest.sip",
-                     "xctest.media", "xctest.phone", "xctest.sim", "xctest.transport"],
+    "xctest.sip": [
+        "asyncio",
+        "websockets",
+        "aiortc",
+        "aiohttp",
+        "numpy",
+        "xctest.transport",
+        "xctest.media",
+        "xctest.phone",
+        "xctest.sim",
+        "xctest.cti.client",
+    ],
+    "xctest.audio": [
+        "asyncio",
+        "aiortc",
+        "av",
+        "websockets",
+        "aiohttp",
+        "xctest.sip",
+        "xctest.media",
+        "xctest.phone",
+        "xctest.sim",
+        "xctest.transport",
+    ],
     "xctest.phone": ["xctest.sim"],
     "xctest.sim": ["xctest.phone"],
     "xctest.media": ["xctest.sip", "xctest.phone", "xctest.sim", "websockets"],
@@ -60,12 +80,19 @@ def test_layer_rules(name, path):
     imported = imports_of(name, path)
     for prefix, banned in FORBIDDEN.items():
         if name == prefix or name.startswith(prefix + "."):
-            bad = sorted(i for i in imported for b in banned if i == b.rstrip(".") or i.startswith(b if b.endswith(".") else b + ".") or i == b)
+            bad = sorted(
+                i
+                for i in imported
+                for b in banned
+                if i == b.rstrip(".") or i.startswith(b if b.endswith(".") else b + ".") or i == b
+            )
             assert not bad, f"{name} imports {bad}, which its layer forbids"
     for lib, owner in OWNERS.items():
         uses = any(i == lib or i.startswith(lib + ".") for i in imported)
         if uses:
-            assert name == owner or name.startswith(owner + "."), f"{name} imports {lib}; only {owner} may"
+            assert name == owner or name.startswith(owner + "."), (
+                f"{name} imports {lib}; only {owner} may"
+            )
 
 
 def test_the_rules_can_fail():

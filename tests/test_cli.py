@@ -13,7 +13,10 @@ from xctest.sim import default_lab
 def run(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "xctest.cli", *args],
-        capture_output=True, text=True, timeout=timeout, check=False,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 
@@ -31,8 +34,10 @@ def test_print_lab_is_a_loadable_lab(tmp_path):
 
 def test_bad_lab_file_names_file_line_and_field(tmp_path):
     path = tmp_path / "lab.yaml"
-    path.write_text("users:\n  - login: zed\n    password: x\n    number: 12a\n"
-                    "    line_name: wrz\n    line_password: y\n")
+    path.write_text(
+        "users:\n  - login: zed\n    password: x\n    number: 12a\n"
+        "    line_name: wrz\n    line_password: y\n"
+    )
     out = run("sim", "--lab", str(path))
     assert out.returncode == 2
     assert f"{path}:4:5: users.0.number: String should match pattern" in out.stderr
@@ -44,7 +49,9 @@ def test_sim_prints_what_it_serves_and_runs_until_interrupted():
 
     proc = subprocess.Popen(
         [sys.executable, "-m", "xctest.cli", "sim", "--sip-port", "0", "--http-port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         lines = []

@@ -106,7 +106,11 @@ async def test_callee_rejects(make_phone):
 async def test_lab_default_users_are_documented_ones():
     lab = default_lab()
     assert [(u.login, u.number) for u in lab.users] == [
-        ("alice", "1001"), ("bob", "1002"), ("carol", "1003"), ("dave", "1004"), ("eve", "1005"),
+        ("alice", "1001"),
+        ("bob", "1002"),
+        ("carol", "1003"),
+        ("dave", "1004"),
+        ("eve", "1005"),
     ]
     async with Simulator(lab, SimConfig(sip_port=0, http_port=0)) as sim:
         assert sim.sip_url.startswith("ws://127.0.0.1:")

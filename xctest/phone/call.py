@@ -97,8 +97,9 @@ class Call:
                 )
             remaining = deadline - loop.time()
             if remaining <= 0:
-                raise StepTimeout(f"call {self.sip_call_id} to reach {state.value}",
-                                  [self.state.value], timeout)
+                raise StepTimeout(
+                    f"call {self.sip_call_id} to reach {state.value}", [self.state.value], timeout
+                )
             try:
                 await asyncio.wait_for(self._changed.wait(), remaining)
             except TimeoutError:

@@ -68,7 +68,9 @@ class SipIdentity:
         host, _, port = self.realm.partition(":")
         return SipUri(user=destination, host=host, port=int(port) if port else None)
 
-    def base_headers(self, call_id: str, cseq: int, method: str, from_tag: str, to: NameAddr) -> Headers:
+    def base_headers(
+        self, call_id: str, cseq: int, method: str, from_tag: str, to: NameAddr
+    ) -> Headers:
         return Headers(
             [
                 ("Via", str(self.via())),

@@ -91,7 +91,9 @@ class Phone:
 
     # --- xc_webrtc API -----------------------------------------------------------------------
 
-    def set_handler(self, topic: Topic | str, handler: Callable[[XcEvent], None]) -> Callable[[], None]:
+    def set_handler(
+        self, topic: Topic | str, handler: Callable[[XcEvent], None]
+    ) -> Callable[[], None]:
         """Subscribe to a topic (general, registration, incoming, outgoing)."""
         return self.handlers.set_handler(topic, handler)
 
@@ -199,8 +201,12 @@ class Phone:
 
     async def _outgoing(self, channel: SipChannel, call: Call, offer: str) -> None:
         def build(cseq: int) -> Request:
-            req = self.identity.invite_request(call.remote_number, call.sip_call_id, call.local_tag, offer)
-            return req.with_headers(req.headers.set("CSeq", f"{cseq} INVITE"))
+            req = self.identity.invite_request(
+                call.remote_number, call.sip_call_id, call.local_tag, offer
+            )
+            req = req.with_headers(req.headers.set("CSeq", f"{cseq} INVITE"))
+            call.invite = req  # the INVITE in flight: a CANCEL must copy its Via branch
+            return req
 
         def provisional(resp: Response) -> None:
             if resp.status in (180, 183) and call.state is CallState.ESTABLISHING:
@@ -214,7 +220,6 @@ class Phone:
             call.final_status = 0
             self._terminate(call, str(exc))
             return
-        call.invite = invite
         if not final.is_success:
             call.final_status = final.status
             self._terminate(call, final.reason)
@@ -230,7 +235,9 @@ class Phone:
             return
         call.final_status = final.status
         call.set_state(CallState.CONNECTED)
-        self._publish(call.topic, XcType.CONNECTED, {"callee": final.to.uri.user or ""}, call.sip_call_id)
+        self._publish(
+            call.topic, XcType.CONNECTED, {"callee": final.to.uri.user or ""}, call.sip_call_id
+        )
         self._publish(Topic.INCOMING, XcType.REMOTE_MEDIA_ADDED)
 
     async def answer(self, sip_call_id: str | None = None) -> Call:
@@ -242,7 +249,10 @@ class Phone:
             call.invite,
             200,
             to_tag=call.local_tag,
-            headers=[("Contact", str(self.identity.contact())), ("User-Agent", self.identity.user_agent)],
+            headers=[
+                ("Contact", str(self.identity.contact())),
+                ("User-Agent", self.identity.user_agent),
+            ],
             body=answer_sdp.encode(),
             content_type="application/sdp",
         )
@@ -267,6 +277,7 @@ class Phone:
             call.final_status = 603
             self._terminate(call, "Decline")
         elif call.state in (CallState.ESTABLISHING, CallState.RINGING):
+            # the INVITE's final response (487) then ends the call in _outgoing
             await channel.send_request(channel.agent.make_cancel(call.invite))
 
     def toggle_microphone(self, sip_call_id: str | None = None) -> bool:
@@ -316,7 +327,11 @@ class Phone:
         if req.method == "INVITE" and call is None and req.to.tag is None:
             await self._incoming(channel, req)
         elif req.method == "OPTIONS":
-            await channel.send_response(make_response(req, 200, headers=[("Allow", "INVITE, ACK, BYE, CANCEL, INFO, OPTIONS")]))
+            await channel.send_response(
+                make_response(
+                    req, 200, headers=[("Allow", "INVITE, ACK, BYE, CANCEL, INFO, OPTIONS")]
+                )
+            )
         elif call is None:
             await channel.send_response(make_response(req, 481))
         elif req.method == "BYE":
@@ -337,8 +352,11 @@ class Phone:
         call.local_tag = secrets.token_hex(6)
         self.calls[req.call_id] = call
         # SIPml5 answers 180 at once (PROTOCOL.md §3.5 incoming #2)
-        await channel.send_response(make_response(req, 180, to_tag=call.local_tag,
-                                                  headers=[("Contact", str(self.identity.contact()))]))
+        await channel.send_response(
+            make_response(
+                req, 180, to_tag=call.local_tag, headers=[("Contact", str(self.identity.contact()))]
+            )
+        )
         self._publish(Topic.INCOMING, XcType.SETUP, {"caller": caller})
 
     async def _on_cancel(self, invite: Request) -> None:

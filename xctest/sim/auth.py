@@ -55,8 +55,10 @@ class DigestGuard:
         if expiry is None or expiry < now:
             return self._challenge(now, stale=expiry is not None)
         user = self.lab.user_by_line(creds.username)
-        if user is None or creds.realm != self.lab.realm or not verify_credentials(
-            creds, password=user.line_password, method=req.method
+        if (
+            user is None
+            or creds.realm != self.lab.realm
+            or not verify_credentials(creds, password=user.line_password, method=req.method)
         ):
             # unconfirmed (PROTOCOL.md Q15): chan_sip answers a wrong secret with 403, PJSIP
             # challenges again; 403 tells the phone plainly that the password is wrong.

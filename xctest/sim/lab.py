@@ -154,7 +154,9 @@ def load_lab(path: str | Path) -> Lab:
         where = SourceLocation(str(path), mark.line + 1, mark.column + 1) if mark else None
         raise LabError(f"not valid YAML: {getattr(exc, 'problem', exc)}", where) from exc
     if not isinstance(data, dict):
-        raise LabError("a lab file is a mapping with a 'users' list", SourceLocation(str(path), 1, 1))
+        raise LabError(
+            "a lab file is a mapping with a 'users' list", SourceLocation(str(path), 1, 1)
+        )
     try:
         return Lab.model_validate(_strip(data))
     except ValidationError as exc:

@@ -203,7 +203,14 @@ class Pbx:
             [
                 ("Via", conn.via()),
                 ("Max-Forwards", "70"),
-                ("From", str(NameAddr(SipUri(user=caller.number, host=domain), caller.display_name).with_tag(tag))),
+                (
+                    "From",
+                    str(
+                        NameAddr(
+                            SipUri(user=caller.number, host=domain), caller.display_name
+                        ).with_tag(tag)
+                    ),
+                ),
                 ("To", str(NameAddr(SipUri(user=callee.number, host=domain)))),
                 ("Call-ID", call_id),
                 ("CSeq", "102 INVITE"),
@@ -318,9 +325,7 @@ class Pbx:
         if self.legs.get(leg.call_id) is leg:
             del self.legs[leg.call_id]
 
-    async def _end_bridge(
-        self, bridge: Bridge, *, by: Leg, cause: int, status: int = 487
-    ) -> None:
+    async def _end_bridge(self, bridge: Bridge, *, by: Leg, cause: int, status: int = 487) -> None:
         """One side ended (BYE, CANCEL, failure): end the other side the right way."""
         if bridge.ended:
             return
@@ -337,7 +342,9 @@ class Pbx:
         else:
             await self._end_leg(other, status, cause=cause)
 
-    async def _end_leg(self, leg: Leg, status: int, *, cause: int, reason: str | None = None) -> None:
+    async def _end_leg(
+        self, leg: Leg, status: int, *, cause: int, reason: str | None = None
+    ) -> None:
         """Final non-2xx answer to an unanswered inbound leg, then release it."""
         if not leg.ended:
             leg.ended = True
@@ -379,4 +386,3 @@ class Pbx:
             task.cancel()
         for leg in list(self.legs.values()):
             await self._release(leg, 16)
-

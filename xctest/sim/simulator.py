@@ -94,9 +94,8 @@ class Simulator:
             "    login      password        number  SIP line      SIP secret",
         ]
         for u in self.lab.users:
-            lines.append(
-                f"    {u.login:<10} {u.password:<15} {u.number:<7} {u.line_name:<13} {u.line_password}"
-            )
+            row = f"{u.login:<10} {u.password:<15} {u.number:<7} {u.line_name:<13}"
+            lines.append(f"    {row} {u.line_password}")
         return "\n".join(lines)
 
     async def aclose(self) -> None:
