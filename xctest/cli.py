@@ -27,6 +27,8 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--host", default="127.0.0.1", help="address to listen on")
     sim.add_argument("--sip-port", type=int, default=5039, help="SIP over WebSocket port")
     sim.add_argument("--http-port", type=int, default=8090, help="XUC HTTP port")
+    sim.add_argument("--tls", action="store_true", help="also serve wss:// (self-signed cert)")
+    sim.add_argument("--tls-port", type=int, default=8443, help="TLS port (with --tls)")
     sim.add_argument("--print-lab", action="store_true", help="print the effective lab as YAML")
     return parser
 
@@ -38,7 +40,11 @@ async def _run_sim(args: argparse.Namespace) -> int:
         return 0
     media = (args.host,) if args.host not in ("0.0.0.0", "::") else None
     config = SimConfig(
-        host=args.host, sip_port=args.sip_port, http_port=args.http_port, media_addresses=media
+        host=args.host,
+        sip_port=args.sip_port,
+        http_port=args.http_port,
+        media_addresses=media,
+        tls_port=args.tls_port if args.tls else None,
     )
     sim = Simulator(lab, config)
     try:

@@ -24,7 +24,9 @@ async def sim() -> AsyncIterator[Simulator]:
         await simulator.aclose()
 
 
-def identity_for(sim: Simulator, login: str, *, password: str | None = None) -> SipIdentity:
+def identity_for(
+    sim: Simulator, login: str, *, password: str | None = None, ws_url: str | None = None
+) -> SipIdentity:
     user = sim.lab.user_by_login(login)
     assert user is not None
     return SipIdentity(
@@ -33,7 +35,7 @@ def identity_for(sim: Simulator, login: str, *, password: str | None = None) -> 
         domain=sim.lab.sip_domain,
         realm=sim.lab.sip_domain,
         display_name=user.display_name,
-        ws_url=sim.sip_url,
+        ws_url=ws_url or sim.sip_url,
     )
 
 
@@ -45,9 +47,19 @@ def all_signatures(sim: Simulator) -> list:
 async def make_phone(sim: Simulator) -> AsyncIterator[PhoneFactory]:
     phones: list[Phone] = []
 
-    async def factory(login: str, *, start: bool = True, password: str | None = None) -> Phone:
+    async def factory(
+        login: str,
+        *,
+        start: bool = True,
+        password: str | None = None,
+        sim_: Simulator | None = None,
+        ws_url: str | None = None,
+        ssl_context: object = None,
+    ) -> Phone:
+        target = sim_ or sim
         phone = Phone(
-            identity_for(sim, login, password=password),
+            identity_for(target, login, password=password, ws_url=ws_url),
+            ssl_context=ssl_context,  # type: ignore[arg-type]
             name=login,
             signature=signature_for(sim.lab.index_of(login), login),
             listen_for=all_signatures(sim),

@@ -17,6 +17,7 @@ from xctest.sim.lab import Lab, default_lab
 from xctest.sim.pbx import Pbx, PbxConfig
 from xctest.sim.sip_server import serve_connection
 from xctest.transport.server import HttpServer, ServerWs
+from xctest.transport.tls import Certificate, self_signed, server_context
 from xctest.transport.ws import SIP_SUBPROTOCOL
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ class SimConfig:
     http_port: int = 8090
     media_addresses: tuple[str, ...] | None = ("127.0.0.1",)
     codecs: tuple[str, ...] = field(default=())
+    tls_port: int | None = None  # when set, wss:// (and later https://) with a self-signed cert
 
 
 class Simulator:
@@ -42,6 +44,11 @@ class Simulator:
         self.bus = ChannelBus()
         self._sip = HttpServer()
         self._http = HttpServer()
+        self.certificate: Certificate | None = None
+        self._tls: HttpServer | None = None
+        if self.config.tls_port is not None:
+            self.certificate = self_signed((self.config.host, "localhost"))
+            self._tls = HttpServer(ssl_context=server_context(self.certificate))
         self.pbx: Pbx | None = None
 
     @property
@@ -57,6 +64,15 @@ class Simulator:
         return f"ws://{self.config.host}:{self.sip_port}/ws"
 
     @property
+    def tls_port(self) -> int:
+        return self._tls.port if self._tls is not None else 0
+
+    @property
+    def wss_url(self) -> str:
+        """The SIP websocket over TLS, as nginx serves it on a real XiVO (``/wssip``)."""
+        return f"wss://{self.config.host}:{self.tls_port}/wssip"
+
+    @property
     def http_url(self) -> str:
         return f"http://{self.config.host}:{self.http_port}"
 
@@ -67,6 +83,9 @@ class Simulator:
         self._http.add_json("GET", "/status", self._status)
         await self._sip.start(cfg.host, cfg.sip_port)
         await self._http.start(cfg.host, cfg.http_port)
+        if self._tls is not None and cfg.tls_port is not None:
+            self._tls.add_ws("/wssip", self._serve_sip_tls, subprotocols=[SIP_SUBPROTOCOL])
+            await self._tls.start(cfg.host, cfg.tls_port)
         peer = PeerConfig(media_addresses=cfg.media_addresses, codecs=cfg.codecs)
         self.pbx = Pbx(self.lab, PbxConfig(cfg.host, self.sip_port, peer), self.bus)
         log.info("simulator listening: sip %s, http %s", self.sip_url, self.http_url)
@@ -74,6 +93,10 @@ class Simulator:
     async def _serve_sip(self, ws: ServerWs) -> None:
         assert self.pbx is not None
         await serve_connection(ws, self.pbx, self.config.host, self.sip_port, secure=False)
+
+    async def _serve_sip_tls(self, ws: ServerWs) -> None:
+        assert self.pbx is not None
+        await serve_connection(ws, self.pbx, self.config.host, self.tls_port, secure=True)
 
     async def _status(self, headers: Mapping[str, str], body: Any) -> tuple[int, Any]:
         pbx = self.pbx
@@ -89,6 +112,13 @@ class Simulator:
             "xctest simulator",
             f"  SIP over WebSocket : {self.sip_url}  (also /wssip)",
             f"  HTTP               : {self.http_url}/status",
+        ]
+        if self.certificate is not None:
+            lines += [
+                f"  SIP over TLS       : {self.wss_url}",
+                f"  certificate SHA-256: {self.certificate.fingerprint}",
+            ]
+        lines += [
             f"  realm {self.lab.realm!r}, SIP domain {self.lab.sip_domain!r}",
             "  users:",
             "    login      password        number  SIP line      SIP secret",
@@ -103,6 +133,8 @@ class Simulator:
             await self.pbx.aclose()
         await self._sip.aclose()
         await self._http.aclose()
+        if self._tls is not None:
+            await self._tls.aclose()
 
     async def __aenter__(self) -> Simulator:
         await self.start()

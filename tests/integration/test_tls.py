@@ -1,0 +1,67 @@
+"""SIP over secure websockets (wss://, RFC 7118 §5) with certificate verification on and off."""
+
+from __future__ import annotations
+
+import pytest
+
+from xctest.errors import ConnectError
+from xctest.phone import CallState
+from xctest.sim import SimConfig, Simulator, default_lab
+from xctest.transport.tls import client_context
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def tls_sim():
+    sim = Simulator(default_lab(), SimConfig(sip_port=0, http_port=0, tls_port=0))
+    await sim.start()
+    try:
+        yield sim
+    finally:
+        await sim.aclose()
+
+
+async def test_call_over_wss_with_ca_verification(tls_sim, make_phone):
+    ca = tls_sim.certificate.cert_pem.decode()
+    ctx = client_context(cadata=ca)
+    alice = await make_phone("alice", sim_=tls_sim, ws_url=tls_sim.wss_url, ssl_context=ctx)
+    bob = await make_phone("bob", sim_=tls_sim, ws_url=tls_sim.wss_url, ssl_context=ctx)
+    out = await alice.dial("1002")
+    await bob.timeline.wait_for(lambda e: e.name == "incoming/Setup", 10)
+    incoming = await bob.answer()
+    await out.wait_state(CallState.CONNECTED, 10)
+    await out.wait_heard("bob", 5)
+    await incoming.wait_heard("alice", 5)
+    invite = bob.timeline.find(lambda e: e.kind == "sip" and e.name == "INVITE")
+    assert invite is not None
+    register = next(e for e in alice.timeline if e.kind == "sip" and e.name == "REGISTER")
+    assert register.fields["direction"] == ">>>"
+    assert alice.identity.transport == "WSS"
+    await alice.hangup()
+    await bob.timeline.wait_for(lambda e: e.name == "incoming/Terminated", 10)
+
+
+async def test_wss_with_verification_off_accepts_the_self_signed_cert(tls_sim, make_phone):
+    ctx = client_context(verify=False)
+    alice = await make_phone("alice", sim_=tls_sim, ws_url=tls_sim.wss_url, ssl_context=ctx)
+    assert alice.registered
+
+
+async def test_wss_verification_against_the_wrong_ca_fails_clearly(tls_sim, make_phone):
+    ctx = client_context(cadata=_other_ca())
+    phone = await make_phone(
+        "alice", sim_=tls_sim, ws_url=tls_sim.wss_url, ssl_context=ctx, start=False
+    )
+    with pytest.raises(ConnectError) as info:
+        await phone.start()
+    assert tls_sim.wss_url in str(info.value)
+    assert "CERTIFICATE_VERIFY_FAILED" in str(info.value)
+    failed = phone.timeline.find(lambda e: e.name == "general/Failed")
+    assert "CERTIFICATE_VERIFY_FAILED" in failed.fields["data"]["reason"]
+
+
+def _other_ca() -> str:
+    from xctest.transport.tls import self_signed
+
+    return self_signed(("127.0.0.1",)).cert_pem.decode()

@@ -1,0 +1,88 @@
+"""TLS for ``wss://``/``https://``: a self-signed certificate made at start (like XiVO's
+nginx test setup) and client contexts with verification on (CA file or data) or off.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import os
+import ssl
+import tempfile
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """A PEM certificate with its key and SHA-256 fingerprint (``AB:CD:…``)."""
+
+    cert_pem: bytes
+    key_pem: bytes
+    fingerprint: str
+
+
+def self_signed(hosts: tuple[str, ...] = ("127.0.0.1", "localhost"), days: int = 7) -> Certificate:
+    """A fresh EC P-256 certificate whose SANs are ``hosts`` (IPs or DNS names)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])])
+    sans: list[x509.GeneralName] = []
+    for host in hosts:
+        try:
+            sans.append(x509.IPAddress(ipaddress.ip_address(host)))
+        except ValueError:
+            sans.append(x509.DNSName(host))
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=days))
+        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    digest = cert.fingerprint(hashes.SHA256()).hex().upper()
+    return Certificate(
+        cert_pem=cert.public_bytes(serialization.Encoding.PEM),
+        key_pem=key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+        fingerprint=":".join(digest[i : i + 2] for i in range(0, len(digest), 2)),
+    )
+
+
+def server_context(cert: Certificate) -> ssl.SSLContext:
+    """Server-side context serving ``cert`` (the key never touches the disk for long)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    with tempfile.TemporaryDirectory() as tmp:
+        cert_path = os.path.join(tmp, "cert.pem")
+        key_path = os.path.join(tmp, "key.pem")
+        with open(cert_path, "wb") as f:
+            f.write(cert.cert_pem)
+        with open(key_path, "wb") as f:
+            f.write(cert.key_pem)
+        ctx.load_cert_chain(cert_path, key_path)
+    return ctx
+
+
+def client_context(
+    *, verify: bool = True, cafile: str | None = None, cadata: str | None = None
+) -> ssl.SSLContext:
+    """Client context: verification on against ``cafile``/``cadata`` (or the system store),
+    or off entirely for a self-signed lab certificate."""
+    if not verify:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        return ctx
+    return ssl.create_default_context(cafile=cafile, cadata=cadata)
