@@ -61,7 +61,9 @@ class _Accepted:
     to_tags: set[str] = field(default_factory=set)
 
 
-def salvage_error_response(text: str, status: int, to_tag: str) -> Response | None:
+def salvage_error_response(
+    text: str, status: int, to_tag: str, warning: str = ""
+) -> Response | None:
     """Build an error response to a request too broken to parse, if its start line is a
     request line (not ACK) and Via, From, To, Call-ID and CSeq can be read as raw text."""
     head = re.split(r"\r?\n\r?\n", text, maxsplit=1)[0]
@@ -84,8 +86,17 @@ def salvage_error_response(text: str, status: int, to_tag: str) -> Response | No
         to = f"{to};tag={to_tag}"
     headers = [("Via", via) for via in found["Via"]]
     headers += [("From", found["From"][0]), ("To", to), ("Call-ID", found["Call-ID"][0])]
-    headers += [("CSeq", found["CSeq"][0]), ("Content-Length", "0")]
+    headers += [("CSeq", found["CSeq"][0])]
+    if warning:
+        headers.append(("Warning", warning_value(warning)))
+    headers.append(("Content-Length", "0"))
     return Response(status, REASONS.get(status, "Bad Request"), Headers(headers))
+
+
+def warning_value(error: str) -> str:
+    """A Warning header value (RFC 3261 §20.43, code 399 "miscellaneous") naming the error."""
+    text = error.replace("\\", "\\\\").replace('"', '\\"').replace("\r", " ").replace("\n", " ")
+    return f'399 xctest "{text[:200]}"'
 
 
 class Agent:
@@ -243,11 +254,13 @@ class Agent:
         response: Response | None = None
         if isinstance(msg, Request) and msg.method != "ACK":
             try:
-                response = make_response(msg, status, to_tag=self.new_tag())
+                response = make_response(
+                    msg, status, to_tag=self.new_tag(), headers=[("Warning", warning_value(error))]
+                )
             except RemoteProtocolError:
                 response = None
         if response is None and not isinstance(msg, Response):
-            response = salvage_error_response(text, status, self.new_tag())
+            response = salvage_error_response(text, status, self.new_tag(), error)
         if response is not None:
             self._outbox.append(self._frame(response))
 
