@@ -65,3 +65,13 @@ def _other_ca() -> str:
     from xctest.transport.tls import self_signed
 
     return self_signed(("127.0.0.1",)).cert_pem.decode()
+
+
+async def test_wssip_paths_with_proxy_suffix_and_token_are_served(tls_sim, make_phone):
+    """PROTOCOL.md §1.6: /wssip-<sipProxyName>?token=… reaches the SIP endpoint."""
+    ctx = client_context(verify=False)
+    url = tls_sim.wss_url + "-mds1?token=abc123"
+    alice = await make_phone("alice", sim_=tls_sim, ws_url=url, ssl_context=ctx)
+    assert alice.registered
+    plain = await make_phone("bob", sim_=tls_sim, ws_url=tls_sim.sip_url + "?token=abc123")
+    assert plain.registered
