@@ -16,6 +16,7 @@ from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 from numpy.typing import NDArray
 
+from xctest.errors import MediaError
 from xctest.media.clock import MediaClock
 from xctest.media.frames import RATE, Resampler, to_frame
 
@@ -110,7 +111,7 @@ class AudioSink:
             self.ended.set()
             for _, fut in self._waiters:
                 if not fut.done():
-                    fut.set_exception(MediaStreamError("remote track ended"))
+                    fut.set_exception(MediaError(f"{self.name}: remote audio track ended"))
             self._waiters.clear()
 
     def _wake(self) -> None:
