@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import aioice.ice
@@ -185,8 +185,3 @@ class Peer:
 
     def __repr__(self) -> str:
         return f"<Peer {self.name} {self._pc.connectionState}>"
-
-
-def codec_names(names: Sequence[str]) -> tuple[str, ...]:
-    """Normalise user codec names (``pcmu`` -> ``PCMU``, ``opus`` -> ``opus``)."""
-    return tuple(n if n.lower() == "opus" else n.upper() for n in names)

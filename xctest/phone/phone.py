@@ -28,6 +28,7 @@ from xctest.sip.auth import answer_challenge, parse_challenge
 from xctest.sip.dialog import Dialog, DialogState
 from xctest.sip.events import AckReceived, CancelReceived, Event, MessageRejected, RequestReceived
 from xctest.sip.message import Request, Response, make_response
+from xctest.tasks import Background
 from xctest.timeline import Timeline
 from xctest.transport import ws as wsmod
 from xctest.transport.sip_channel import SipChannel, describe
@@ -82,7 +83,7 @@ class Phone:
         self.registered = False
         self.microphone_muted = False
         self._channel: SipChannel | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._background = Background(self.name, log)
         self._reg_call_id = secrets.token_hex(12)
         self._reg_tag = secrets.token_hex(6)
         self._cseq = 0
@@ -304,10 +305,7 @@ class Phone:
             await channel.aclose()
         for call in self.calls.values():
             await call.peer.aclose()
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._background.aclose()
 
     # --- incoming SIP ------------------------------------------------------------------------
 
@@ -460,18 +458,7 @@ class Phone:
         self.timeline.add("sip", name, direction=direction, **fields)
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            exc = task.exception()
-            if isinstance(exc, XctestError):
-                log.warning("%s: %s", self.name, exc)
-            else:
-                log.error("%s: task failed", self.name, exc_info=exc)
+        self._background.spawn(coro)
 
     @staticmethod
     async def _quiet(aw: Coroutine[Any, Any, Any] | asyncio.Future[Any]) -> None:

@@ -7,12 +7,13 @@ number, 480 for a user with no registered line and 486 when the callee has no fr
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from collections.abc import Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from xctest.errors import MediaError, XctestError
-from xctest.media import Peer, PeerConfig, SignalTrack
+from xctest.media import AudioSink, Peer, PeerConfig, SignalTrack
 from xctest.sim.auth import DigestGuard
 from xctest.sim.channels import ChannelBus, ChannelState
 from xctest.sim.lab import Lab, User
@@ -23,6 +24,7 @@ from xctest.sip.dialog import Dialog, DialogState
 from xctest.sip.headers import Headers
 from xctest.sip.message import Request, Response, make_response
 from xctest.sip.uri import NameAddr, SipUri, parse_uri
+from xctest.tasks import Background
 
 log = logging.getLogger(__name__)
 
@@ -48,22 +50,13 @@ class Pbx:
         self.auth = DigestGuard(lab)
         self.legs: dict[str, Leg] = {}  # by SIP Call-ID
         self.bridges: list[Bridge] = []
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._background = Background("pbx", log)
 
     # --- entry points from the SIP connections -----------------------------------------------
 
-    def spawn(self, coro: object, what: str) -> None:
-        async def guarded() -> None:
-            try:
-                await coro  # type: ignore[misc]
-            except XctestError as exc:
-                log.warning("%s: %s", what, exc)
-            except Exception:
-                log.exception("%s failed", what)
-
-        task = asyncio.get_running_loop().create_task(guarded(), name=what)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def spawn(self, coro: Coroutine[Any, Any, None], what: str) -> None:
+        """Run ``coro`` in the background; failures are logged, never raised here."""
+        self._background.spawn(coro, what)
 
     async def on_request(self, conn: SipConnection, req: Request) -> None:
         leg = self.legs.get(req.call_id)
@@ -284,8 +277,8 @@ class Pbx:
 
     @staticmethod
     def _route(src: Leg, dst: Leg) -> None:
-        def attach(sink: object) -> None:
-            src.peer.sink.listeners.append(dst.inbox.write)  # type: ignore[union-attr]
+        def attach(sink: AudioSink) -> None:
+            sink.listeners.append(dst.inbox.write)
 
         if src.peer.sink is not None:
             attach(src.peer.sink)
@@ -382,7 +375,6 @@ class Pbx:
         for bridge in list(self.bridges):
             if not bridge.ended:
                 await self._end_bridge(bridge, by=bridge.a, cause=16)
-        for task in list(self._tasks):
-            task.cancel()
+        await self._background.aclose()
         for leg in list(self.legs.values()):
             await self._release(leg, 16)

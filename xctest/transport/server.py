@@ -6,7 +6,6 @@ RFC 7118, and the XUC CTI channel) side by side, as XiVO's nginx does on 443/844
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import ssl
@@ -90,7 +89,6 @@ class HttpServer:
     _app: web.Application = field(default_factory=web.Application)
     _runner: web.AppRunner | None = None
     _site: web.TCPSite | None = None
-    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     port: int = 0
 
     def add_ws(
