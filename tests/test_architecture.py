@@ -35,6 +35,22 @@ FORBIDDEN = {
         "xctest.sim",
         "xctest.transport",
     ],
+    **{
+        f"xctest.cti.{pure}": [
+            "asyncio",
+            "websockets",
+            "aiohttp",
+            "aiortc",
+            "numpy",
+            "xctest.transport",
+            "xctest.media",
+            "xctest.phone",
+            "xctest.sim",
+            "xctest.cti.client",
+        ]
+        for pure in ("messages", "commands", "_codec", "rest", "heartbeat")
+    },
+    "xctest.cti.client": ["xctest.phone", "xctest.sim", "xctest.media", "aiortc"],
     "xctest.phone": ["xctest.sim"],
     "xctest.sim": ["xctest.phone"],
     "xctest.media": ["xctest.sip", "xctest.phone", "xctest.sim", "websockets"],
@@ -44,7 +60,12 @@ FORBIDDEN = {
     "xctest.results": ["xctest."],
 }
 # third-party libraries only one place may import
-OWNERS = {"websockets": "xctest.transport.ws", "aiortc": "xctest.media", "aioice": "xctest.media"}
+OWNERS = {
+    "websockets": "xctest.transport.ws",
+    "aiohttp": "xctest.transport",
+    "aiortc": "xctest.media",
+    "aioice": "xctest.media",
+}
 
 
 def modules() -> list[tuple[str, Path]]:

@@ -28,7 +28,7 @@ class Timeline:
     def now(self) -> float:
         return self._clock() if self._clock else asyncio.get_running_loop().time()
 
-    def add(self, kind: str, name: str, **fields: Any) -> TimelineEvent:
+    def add(self, kind: str, name: str, /, **fields: Any) -> TimelineEvent:
         entry = TimelineEvent(self.now(), self.party, kind, name, fields)
         self.entries.append(entry)
         index = len(self.entries) - 1

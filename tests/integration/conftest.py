@@ -3,11 +3,14 @@ lab users, all stopped by the test."""
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
 from xctest.audio.signature import signature_for
+from xctest.cti.client import CtiClient
+from xctest.cti.messages import LoggedOn
 from xctest.phone import Phone, SipIdentity
 from xctest.sim import SimConfig, Simulator, default_lab
 
@@ -74,3 +77,47 @@ async def make_phone(sim: Simulator) -> AsyncIterator[PhoneFactory]:
     finally:
         for phone in phones:
             await phone.stop()
+
+
+@pytest.fixture
+async def xuc_phone(sim: Simulator) -> AsyncIterator[PhoneFactory]:
+    """Phones started the xc_webrtc way: REST login, CTI websocket, LoggedOn, ``init`` (getConfig
+    line → LineConfig → getIceConfig → IceConfig), SIP websocket, REGISTER."""
+    made: list[tuple[Phone, CtiClient]] = []
+
+    async def factory(
+        login: str,
+        *,
+        sim_: Simulator | None = None,
+        tls: bool = False,
+        ssl_context: ssl.SSLContext | None = None,
+        register: bool = True,
+    ) -> Phone:
+        target = sim_ or sim
+        user = target.lab.user_by_login(login)
+        assert user is not None
+        base = target.https_url if tls else target.http_url
+        cti = CtiClient(base, ssl_context=ssl_context, name=login)
+        phone = Phone(
+            cti=cti,
+            ssl_context=ssl_context,
+            name=login,
+            signature=signature_for(target.lab.index_of(login), login),
+            listen_for=all_signatures(target),
+        )
+        made.append((phone, cti))
+        token = await cti.login(login, user.password)
+        await cti.connect()
+        await cti.wait_for(LoggedOn, timeout=5)
+        port = target.tls_port if tls else target.sip_port
+        await phone.init(user.display_name, tls, port, token.token)
+        if register:
+            await phone.wait_registered(10)
+        return phone
+
+    try:
+        yield factory
+    finally:
+        for phone, cti in made:
+            await phone.stop()
+            await cti.aclose()

@@ -1,9 +1,12 @@
-"""SIP over secure websockets (wss://, RFC 7118 §5) with certificate verification on and off."""
+"""SIP over secure websockets (wss://, RFC 7118 §5) with certificate verification on and off.
+
+``/wssip`` on the TLS port wants a live XUC token in ``?token=``, as XiVO CC's nginx does."""
 
 from __future__ import annotations
 
 import pytest
 
+from xctest.cti.client import CtiClient
 from xctest.errors import ConnectError
 from xctest.phone import CallState
 from xctest.sim import SimConfig, Simulator, default_lab
@@ -22,11 +25,19 @@ async def tls_sim():
         await sim.aclose()
 
 
+async def wss_url(sim, login: str, suffix: str = "") -> str:
+    """The /wssip URL with a token from a real XUC login over https."""
+    cti = CtiClient(sim.https_url, ssl_context=client_context(verify=False))
+    token = await cti.login(login, f"{login}-pass")
+    return f"{sim.wss_url}{suffix}?token={token.token}"
+
+
 async def test_call_over_wss_with_ca_verification(tls_sim, make_phone):
     ca = tls_sim.certificate.cert_pem.decode()
     ctx = client_context(cadata=ca)
-    alice = await make_phone("alice", sim_=tls_sim, ws_url=tls_sim.wss_url, ssl_context=ctx)
-    bob = await make_phone("bob", sim_=tls_sim, ws_url=tls_sim.wss_url, ssl_context=ctx)
+    url_a, url_b = await wss_url(tls_sim, "alice"), await wss_url(tls_sim, "bob")
+    alice = await make_phone("alice", sim_=tls_sim, ws_url=url_a, ssl_context=ctx)
+    bob = await make_phone("bob", sim_=tls_sim, ws_url=url_b, ssl_context=ctx)
     out = await alice.dial("1002")
     await bob.timeline.wait_for(lambda e: e.name == "incoming/Setup", 10)
     incoming = await bob.answer()
@@ -44,7 +55,8 @@ async def test_call_over_wss_with_ca_verification(tls_sim, make_phone):
 
 async def test_wss_with_verification_off_accepts_the_self_signed_cert(tls_sim, make_phone):
     ctx = client_context(verify=False)
-    alice = await make_phone("alice", sim_=tls_sim, ws_url=tls_sim.wss_url, ssl_context=ctx)
+    url = await wss_url(tls_sim, "alice")
+    alice = await make_phone("alice", sim_=tls_sim, ws_url=url, ssl_context=ctx)
     assert alice.registered
 
 
@@ -70,8 +82,9 @@ def _other_ca() -> str:
 async def test_wssip_paths_with_proxy_suffix_and_token_are_served(tls_sim, make_phone):
     """PROTOCOL.md §1.6: /wssip-<sipProxyName>?token=… reaches the SIP endpoint."""
     ctx = client_context(verify=False)
-    url = tls_sim.wss_url + "-mds1?token=abc123"
+    url = await wss_url(tls_sim, "alice", "-mds1")
     alice = await make_phone("alice", sim_=tls_sim, ws_url=url, ssl_context=ctx)
     assert alice.registered
+    # Asterisk's own /ws ignores the query (nginx is what checks it)
     plain = await make_phone("bob", sim_=tls_sim, ws_url=tls_sim.sip_url + "?token=abc123")
     assert plain.registered

@@ -64,6 +64,7 @@ class Handlers:
     """``set_handler(topic, fn)`` returns an unsubscribe function, as in xc_webrtc."""
 
     _by_topic: dict[Topic, list[Handler]] = field(default_factory=dict)
+    log_calls: bool = False
 
     def set_handler(self, topic: Topic | str, handler: Handler) -> Callable[[], None]:
         key = Topic(topic)
@@ -81,6 +82,8 @@ class Handlers:
 
     def publish(self, event: XcEvent) -> None:
         for handler in list(self._by_topic.get(event.topic, [])):
+            if self.log_calls:
+                log.info("handler %r <- %s/%s", handler, event.topic, event.type)
             try:
                 handler(event)
             except Exception:

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from urllib.parse import quote
 
+from xctest.cti.messages import LineConfig
 from xctest.sip.headers import Headers, Via
 from xctest.sip.message import Request
 from xctest.sip.uri import NameAddr, SipUri, parse_uri
 
 # SIPml5 puts this fake host in Via and Contact (PROTOCOL.md §5.1).
 INVALID_HOST = "df7jal23ls0d.invalid"
+# "XiVO XC WebRTC <app version>" (PROTOCOL.md §1.6); the version is xctest's
 DEFAULT_USER_AGENT = "XiVO XC WebRTC xctest"
 ALLOW = "ACK, CANCEL, BYE, OPTIONS, INFO, INVITE, NOTIFY, UPDATE"
 
@@ -99,3 +102,44 @@ class SipIdentity:
         headers = headers.add("Contact", str(self.contact()))
         headers = headers.add("Allow", ALLOW)
         return Request("INVITE", target, headers).with_body(sdp.encode(), "application/sdp")
+
+
+def websocket_url(
+    line: LineConfig, ssl: bool, websocket_port: int, token: str | None, ip: str | None = None
+) -> str:
+    """The SIP websocket URL xc_webrtc builds (PROTOCOL.md §1.6): ``ws://host:port/ws`` or
+    ``wss://host:port/wssip``, ``-<sipProxyName>`` unless it is ``default``, ``?token=``."""
+    scheme, path = ("wss", "wssip") if ssl else ("ws", "ws")
+    proxy = line.sip_proxy_name
+    if proxy and proxy != "default":
+        path += f"-{proxy}"
+    url = f"{scheme}://{ip or line.xivo_ip}:{websocket_port}/{path}"
+    return url + (f"?token={quote(token, safe='')}" if token is not None else "")
+
+
+def identity_from_line_config(
+    line: LineConfig,
+    name: str,
+    ssl: bool,
+    websocket_port: int,
+    token: str | None,
+    ip: str | None = None,
+    user_agent: str = DEFAULT_USER_AGENT,
+) -> SipIdentity:
+    """The SIP identity xc_webrtc derives from a LineConfig (PROTOCOL.md §1.6): impi =
+    ``name``, domain = sipProxyName with ``_`` -> ``-``, realm = domain[:sipPort]; without a
+    sipProxyName the older library's values (domain xivoIp, realm ``xivo``) apply."""
+    if line.sip_proxy_name:
+        domain = line.sip_proxy_name.replace("_", "-")
+        realm = domain + (f":{line.sip_port}" if line.sip_port else "")
+    else:
+        domain, realm = line.xivo_ip, "xivo"
+    return SipIdentity(
+        impi=line.name,
+        password=line.password,
+        domain=domain,
+        realm=realm,
+        display_name=name,
+        ws_url=websocket_url(line, ssl, websocket_port, token, ip),
+        user_agent=user_agent,
+    )

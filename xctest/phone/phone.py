@@ -5,6 +5,7 @@ and aiortc media (PROTOCOL.md §4).  Never imports the simulator.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import enum
 import logging
 import secrets
@@ -13,6 +14,18 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from xctest.audio.signature import Signature, SignatureSource, signature_for
+from xctest.cti.client import CtiClient
+from xctest.cti.messages import (
+    GetConfig,
+    GetIceConfig,
+    Hangup,
+    IceConfig,
+    LineConfig,
+    Message,
+    PhoneEvent,
+    WebRTCCmd,
+    WebRTCCommand,
+)
 from xctest.errors import (
     CallFailed,
     ConnectError,
@@ -23,7 +36,8 @@ from xctest.errors import (
 from xctest.media import Peer, PeerConfig, SignalTrack
 from xctest.phone.call import Call, CallState
 from xctest.phone.events import Handlers, Topic, XcEvent, XcType
-from xctest.phone.identity import SipIdentity
+from xctest.phone.ice import IceList
+from xctest.phone.identity import DEFAULT_USER_AGENT, SipIdentity, identity_from_line_config
 from xctest.sip.auth import answer_challenge, parse_challenge
 from xctest.sip.dialog import Dialog, DialogState
 from xctest.sip.events import AckReceived, CancelReceived, Event, MessageRejected, RequestReceived
@@ -34,11 +48,22 @@ from xctest.transport import ws as wsmod
 from xctest.transport.sip_channel import SipChannel, describe
 
 log = logging.getLogger(__name__)
+sip_log = logging.getLogger("xctest.phone.sip")  # every SIP frame, at DEBUG (set_debug)
 
 # unconfirmed (PROTOCOL.md Q22): SIPml5 description strings for Terminated.reason
 REASON_BYE = "Call terminated"
 REASON_CANCELLED = "Call cancelled"
 RETRY_STEPS = (0.0, 20.0, 40.0, 60.0)  # PROTOCOL.md §3.5 failures: 0, 20, 40, then every 60 s
+AUTOANSWER = "xivo-autoanswer"  # the whole Alert-Info value xc_webrtc accepts (PROTOCOL.md §5.6)
+DTMF_DURATION_MS = 120  # SIPml5's INFO body (PROTOCOL.md §5.5)
+ICE_CONFIG_TIMEOUT = 10.0
+SIP_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warn": logging.WARNING,
+    "error": logging.ERROR,
+    "fatal": logging.CRITICAL,
+}
 
 
 class StackStatus(enum.StrEnum):
@@ -46,6 +71,8 @@ class StackStatus(enum.StrEnum):
 
     NOT_INITIALIZED = "NotInitialized"
     INITIALIZING = "Initializing"
+    WAITING_FOR_SIP = "WaitingForSip"
+    WAITING_FOR_ICE = "WaitingForIce"
     STARTING = "Starting"
     STARTED = "Started"
     STOPPED = "Stopped"
@@ -54,28 +81,34 @@ class StackStatus(enum.StrEnum):
 class Phone:
     """A virtual xc_webrtc phone.
 
+    Either logged in through XUC (``cti``: then ``init``/``init_by_line_config`` derive the
+    SIP identity from the LineConfig, as xc_webrtc does) or given a SIP ``identity`` directly.
     ``name`` labels the party in logs; ``signature`` is what its microphone plays;
     ``listen_for`` are the signatures its calls look for in received audio.
     """
 
     def __init__(
         self,
-        identity: SipIdentity,
+        identity: SipIdentity | None = None,
         *,
+        cti: CtiClient | None = None,
         name: str = "",
         signature: Signature | None = None,
         listen_for: Sequence[Signature] = (),
         peer_config: PeerConfig | None = None,
         ssl_context: ssl.SSLContext | None = None,
         register_expires: int = 60,
+        user_agent: str = DEFAULT_USER_AGENT,
     ) -> None:
-        self.identity = identity
-        self.name = name or identity.impi
+        self._identity = identity
+        self.cti = cti
+        self.name = name or (identity.impi if identity else cti.name if cti else "phone")
         self.signature = signature or signature_for(0, self.name)
         self.listen_for = tuple(listen_for) or (self.signature,)
         self.peer_config = peer_config or PeerConfig()
         self.ssl_context = ssl_context
         self.register_expires = register_expires
+        self.user_agent = user_agent
         self.handlers = Handlers()
         self.timeline = Timeline(self.name)
         self.calls: dict[str, Call] = {}
@@ -89,6 +122,21 @@ class Phone:
         self._cseq = 0
         self._refresh: asyncio.TimerHandle | None = None
         self._retry_index = 0
+        self.ice = IceList()
+        self.phone_events: list[PhoneEvent] = []
+        self._ice_refresh: asyncio.TimerHandle | None = None
+        self._stack_unsubscribe: list[Callable[[], None]] = []
+        self._log_events = False
+        if cti is not None:
+            cti.observer = self._observe_cti
+            cti.set_handler(PhoneEvent, self._on_phone_event)
+
+    @property
+    def identity(self) -> SipIdentity:
+        """The SIP identity (set directly, or derived from the LineConfig at start-up)."""
+        if self._identity is None:
+            raise PhoneStateError(f"{self.name}: no SIP identity yet (init not done)")
+        return self._identity
 
     # --- xc_webrtc API -----------------------------------------------------------------------
 
@@ -103,6 +151,163 @@ class Phone:
 
     def get_sip_stack_status(self) -> str:
         return str(self.status)
+
+    def set_debug(
+        self, sip_level: str | None = None, events: bool = False, handlers: bool = False
+    ) -> None:
+        """xc_webrtc ``setDebug``: ``sip_level`` (debug/info/warn/error/fatal) sets the level of
+        the ``xctest.phone.sip`` logger (every SIP frame at DEBUG); ``events`` logs each event
+        at INFO with the ``RE<<<`` prefix; ``handlers`` logs each handler call."""
+        if sip_level is not None:
+            if sip_level not in SIP_LEVELS:
+                raise ValueError(f"sip_level must be one of {sorted(SIP_LEVELS)}: {sip_level!r}")
+            sip_log.setLevel(SIP_LEVELS[sip_level])
+        self._log_events = events
+        self.handlers.log_calls = handlers
+
+    def get_ice_urls(self) -> list[dict[str, Any]]:
+        """The ICE servers new calls use (RTCIceServer shape)."""
+        return self.ice.urls()
+
+    def set_ice_urls(self, urls: Sequence[dict[str, Any]]) -> None:
+        """Replace the ICE servers; entries may use ``urls`` or the legacy ``url``."""
+        self.ice.set_urls(urls)
+
+    def disable_ice(self) -> None:
+        """No STUN/TURN: host candidates only."""
+        self.ice.disable()
+
+    # --- start-up through XUC (PROTOCOL.md §1.5, §4.4) ----------------------------------------
+
+    async def init(
+        self,
+        name: str,
+        ssl: bool,
+        websocket_port: int,
+        token: str | None,
+        remote_audio: str | None = None,
+        ip: str | None = None,
+    ) -> None:
+        """xc_webrtc ``init``: wait for a LineConfig (asking ``getConfig line`` now); the stack
+        starts when it arrives.  Follow progress on the general/registration topics or with
+        ``wait_registered``."""
+        cti = self._need_cti()
+
+        def on_line(msg: Message) -> None:
+            unsubscribe()  # the LineConfig handler removes itself on first use
+            if not isinstance(msg, LineConfig):
+                return
+            if self.status in (StackStatus.INITIALIZING, StackStatus.STARTING, StackStatus.STARTED):
+                log.info("%s: LineConfig ignored, stack is %s", self.name, self.status)
+                return
+            start = self._start_from_line(msg, name, ssl, websocket_port, token, ip)
+            self._spawn(start)
+
+        unsubscribe = cti.set_handler(LineConfig, on_line)
+        await cti.send(GetConfig("line"))
+
+    async def init_by_line_config(
+        self,
+        line_cfg: LineConfig,
+        name: str,
+        ssl: bool,
+        websocket_port: int,
+        token: str | None,
+        remote_audio: str | None = None,
+        ip: str | None = None,
+    ) -> None:
+        """xc_webrtc ``initByLineConfig``: start with a LineConfig already in hand; returns
+        once the first REGISTER is answered (raises ``RegistrationFailed``/``ConnectError``).
+        After ``stop()`` it does not restart: a later LineConfig does (PROTOCOL.md §4.4)."""
+        if self.status is not StackStatus.NOT_INITIALIZED:
+            log.info("%s: already initialized (%s)", self.name, self.status)
+            if self.cti is not None:
+                await self.init(name, ssl, websocket_port, token, remote_audio, ip)
+            return
+        await self._start_from_line(line_cfg, name, ssl, websocket_port, token, ip)
+
+    async def _start_from_line(
+        self,
+        line: LineConfig,
+        name: str,
+        ssl: bool,
+        port: int,
+        token: str | None,
+        ip: str | None,
+    ) -> None:
+        if not line.has_line or not line.uses_webrtc:
+            raise PhoneStateError(
+                f"{self.name}: line {line.id!r} is not a WebRTC line "
+                f"(webRtc={line.web_rtc}, hasDevice={line.has_device})"
+            )
+        self.status = StackStatus.INITIALIZING
+        if self.cti is not None:
+            self._stack_unsubscribe.append(self.cti.set_handler(IceConfig, self._on_ice_config))
+            since = len(self.cti.received)
+            await self.cti.send(GetIceConfig())
+            await self.cti.wait_for(IceConfig, timeout=ICE_CONFIG_TIMEOUT, since=since)
+            self._stack_unsubscribe.append(self.cti.set_handler(WebRTCCmd, self._on_webrtc_cmd))
+        self._identity = identity_from_line_config(
+            line, name, ssl, port, token, ip, user_agent=self.user_agent
+        )
+        await self.start()
+
+    async def wait_registered(self, timeout: float = 10.0) -> None:
+        """Until registration Registered; ``RegistrationFailed`` on Unregistered or general
+        Failed first."""
+        entry = await self.timeline.wait_for(
+            lambda e: (
+                e.kind == "xc"
+                and e.name
+                in ("registration/Registered", "registration/Unregistered", "general/Failed")
+            ),
+            timeout,
+            what="registration",
+        )
+        if entry.name != "registration/Registered":
+            reason = entry.fields.get("data", {}).get("reason", "")
+            raise RegistrationFailed(f"{self.name}: {entry.name}: {reason}", user=self.name)
+
+    def _on_ice_config(self, msg: Message) -> None:
+        if not isinstance(msg, IceConfig):
+            return
+        self.ice.apply(msg)
+        if self._ice_refresh is not None:
+            self._ice_refresh.cancel()
+            self._ice_refresh = None
+        ttl = self.ice.turn_ttl
+        if ttl and self.cti is not None:
+            cti = self.cti
+            # xc_webrtc asks again every floor(ttl/2) s (PROTOCOL.md §3.7)
+            self._ice_refresh = asyncio.get_running_loop().call_later(
+                max(1, ttl // 2), lambda: self._spawn(self._quiet(cti.send(GetIceConfig())))
+            )
+
+    def _on_webrtc_cmd(self, msg: Message) -> None:
+        """XUC's remote control of the line (PROTOCOL.md §3.8)."""
+        if not isinstance(msg, WebRTCCmd):
+            return
+        if msg.command == WebRTCCommand.ANSWER:
+            self._spawn(self.answer(msg.sip_call_id))
+        elif msg.command == WebRTCCommand.SEND_DTMF and msg.key:
+            self._spawn(self.dtmf(msg.key))
+        elif msg.command == WebRTCCommand.TOGGLE_MICROPHONE:
+            live = [c for c in self.calls.values() if c.state is not CallState.TERMINATED]
+            if msg.sip_call_id is not None or live:
+                self.toggle_microphone(msg.sip_call_id or live[0].sip_call_id)
+        else:
+            log.warning("%s: WebRTCCmd %s not implemented", self.name, msg.command)
+
+    def _on_phone_event(self, msg: Message) -> None:
+        if isinstance(msg, PhoneEvent):
+            self.phone_events.append(msg)
+
+    def unique_id_of(self, sip_call_id: str) -> str | None:
+        """The Asterisk uniqueId XUC reported for this SIP call (PhoneEvent SIPCALLID)."""
+        for event in reversed(self.phone_events):
+            if event.sip_call_id == sip_call_id:
+                return event.unique_id
+        return None
 
     async def start(self) -> None:
         """Open the SIP websocket and REGISTER (general Started, then registration events).
@@ -189,7 +394,7 @@ class Phone:
         channel = self._need_channel()
         call_id = secrets.token_hex(12)
         track = self._new_track()
-        peer = Peer(self.peer_config, track, name=f"{self.name}-out")
+        peer = Peer(self._peer_config(), track, name=f"{self.name}-out")
         self._publish(Topic.OUTGOING, XcType.ESTABLISHING)
         offer = await peer.make_offer()
         tag = secrets.token_hex(6)
@@ -266,10 +471,17 @@ class Phone:
         self._publish(Topic.INCOMING, XcType.REMOTE_MEDIA_ADDED)
         return call
 
-    async def hangup(self, sip_call_id: str | None = None) -> None:
-        """End a call over SIP: BYE when connected, CANCEL while ringing out, 603 while ringing
-        in.  (xc_webrtc has no such method; XiVO front-ends hang up through CTI.)"""
+    async def hangup(self, sip_call_id: str | None = None, *, via_cti: bool | None = None) -> None:
+        """End a call.  With a CTI session (and ``via_cti`` not False) this sends CTI
+        ``hangup`` with the call's uniqueId, as XiVO front-ends do (xc_webrtc has no hang-up);
+        the PBX then ends the SIP dialog.  Otherwise, over SIP: BYE when connected, CANCEL
+        while ringing out, 603 while ringing in."""
         call = self._find(sip_call_id, None)
+        if via_cti is None:
+            via_cti = self.cti is not None and not self.cti.closed.is_set()
+        if via_cti:
+            await self._need_cti().send(Hangup(self.unique_id_of(call.sip_call_id)))
+            return
         channel = self._need_channel()
         if call.state is CallState.CONNECTED:
             await self._bye(call, REASON_BYE)
@@ -281,6 +493,26 @@ class Phone:
             # the INVITE's final response (487) then ends the call in _outgoing
             await channel.send_request(channel.agent.make_cancel(call.invite))
 
+    async def dtmf(self, key: str) -> bool:
+        """Send one DTMF digit as SIP INFO ``application/dtmf-relay`` on every connected call,
+        as SIPml5 does (PROTOCOL.md §5.5).  False when ``key`` is not one character or no call
+        is connected."""
+        live = [c for c in self.calls.values() if c.state is CallState.CONNECTED and c.dialog]
+        if len(key) != 1 or not live:
+            return False
+        channel = self._need_channel()
+        body = f"Signal={key}\r\nDuration={DTMF_DURATION_MS}\r\n".encode()
+        for call in live:
+            assert call.dialog is not None
+            info = call.dialog.create_request(
+                "INFO",
+                via=self.identity.via(),
+                body=body,
+                content_type="application/dtmf-relay",
+            )
+            self._spawn(channel.request(info))
+        return True
+
     def toggle_microphone(self, sip_call_id: str | None = None) -> bool:
         """Flip the microphone of a call (no signalling); returns True when now muted."""
         call = self._find(sip_call_id, None)
@@ -289,15 +521,20 @@ class Phone:
         return bool(track.muted)
 
     async def stop(self) -> None:
-        """Hang up, unregister, close the SIP websocket."""
-        if self._refresh is not None:
-            self._refresh.cancel()
-            self._refresh = None
+        """Hang up (over SIP), unregister, close the SIP websocket, stop ICE renewal and stop
+        listening to WebRTCCmd.  The CTI session stays open: it belongs to the caller."""
+        for timer in (self._refresh, self._ice_refresh):
+            if timer is not None:
+                timer.cancel()
+        self._refresh = self._ice_refresh = None
+        for unsubscribe in self._stack_unsubscribe:
+            unsubscribe()
+        self._stack_unsubscribe.clear()
         channel = self._channel
         if channel is not None and not channel.closed.is_set():
             for call in list(self.calls.values()):
                 if call.state is not CallState.TERMINATED:
-                    await self._quiet(self.hangup(call.sip_call_id))
+                    await self._quiet(self.hangup(call.sip_call_id, via_cti=False))
             if self.registered:
                 await self._quiet(asyncio.wait_for(self.register(0), 5))
         self.status = StackStatus.STOPPED
@@ -344,7 +581,7 @@ class Phone:
         # Direction rule (PROTOCOL.md §4.3): "outgoing" when the From display name is ours.
         own = self.identity.display_name
         topic = Topic.OUTGOING if own and req.from_.display_name == own else Topic.INCOMING
-        peer = Peer(self.peer_config, self._new_track(), name=f"{self.name}-in")
+        peer = Peer(self._peer_config(), self._new_track(), name=f"{self.name}-in")
         caller = req.from_.uri.user or ""
         call = Call(req.call_id, topic, req, peer, self.listen_for, caller)
         call.local_tag = secrets.token_hex(6)
@@ -356,6 +593,10 @@ class Phone:
             )
         )
         self._publish(Topic.INCOMING, XcType.SETUP, {"caller": caller})
+        if AUTOANSWER in req.headers.get_all("Alert-Info"):
+            # PROTOCOL.md §3.5 incoming #4: answered at once; the event's type is undefined (Q20)
+            self._publish(Topic.INCOMING, None)
+            await self.answer(req.call_id)
 
     async def _on_cancel(self, invite: Request) -> None:
         call = self.calls.get(invite.call_id)
@@ -433,6 +674,17 @@ class Phone:
             raise PhoneStateError(f"{self.name}: {len(live)} calls; give a SIP Call-ID")
         return live[0]
 
+    def _peer_config(self) -> PeerConfig:
+        servers = self.ice.peer_servers()
+        if not servers:
+            return self.peer_config
+        return dataclasses.replace(self.peer_config, ice_servers=servers)
+
+    def _need_cti(self) -> CtiClient:
+        if self.cti is None:
+            raise PhoneStateError(f"{self.name}: no XUC session (create the phone with cti=)")
+        return self.cti
+
     def _new_track(self) -> SignalTrack:
         return SignalTrack(SignatureSource(self.signature).read)
 
@@ -450,12 +702,16 @@ class Phone:
     ) -> None:
         event = XcEvent(topic, type_, data, sip_call_id)
         self.timeline.add("xc", f"{topic}/{type_}", **event.to_js())
-        log.debug("RE<<< %s", event.to_js())
+        log.log(logging.INFO if self._log_events else logging.DEBUG, "RE<<< %s", event.to_js())
         self.handlers.publish(event)
 
     def _observe(self, direction: str, frame: str) -> None:
         name, fields = describe(frame)
         self.timeline.add("sip", name, direction=direction, **fields)
+        sip_log.debug("%s %s %s\n%s", self.name, "<<<" if direction == "in" else ">>>", name, frame)
+
+    def _observe_cti(self, direction: str, name: str, fields: dict[str, Any]) -> None:
+        self.timeline.add("cti", name, direction=direction, **fields)
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         self._background.spawn(coro)

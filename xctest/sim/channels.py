@@ -35,6 +35,7 @@ class Channel:
     sip_call_id: str = ""
     state: ChannelState = ChannelState.DOWN
     on_hold: bool = False
+    was_up: bool = False
     variables: dict[str, str] = field(default_factory=dict)
 
     def __repr__(self) -> str:
@@ -75,6 +76,7 @@ class ChannelBus:
     def set_state(self, chan: Channel, state: ChannelState) -> None:
         if chan.state is not state:
             chan.state = state
+            chan.was_up = chan.was_up or state is ChannelState.UP
             self._publish(ChannelEvent("Newstate", chan))
 
     def set_hold(self, chan: Channel, held: bool) -> None:

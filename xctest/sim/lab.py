@@ -34,6 +34,25 @@ class User(BaseModel):
         return f"{self.firstname} {self.lastname}".strip() or self.login
 
 
+class TurnSettings(BaseModel):
+    """A TURN server with time-limited credentials (coturn ``use-auth-secret`` style)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    urls: tuple[str, ...] = Field(min_length=1, description="turn: URLs")
+    secret: str = Field(min_length=1, description="shared secret for the credentials")
+    ttl: int = Field(default=3600, ge=2, description="credential lifetime, seconds")
+
+
+class IceSettings(BaseModel):
+    """What ``getIceConfig`` answers; empty by default (host candidates only)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    stun_urls: tuple[str, ...] = Field(default=(), description="stun: URLs")
+    turn: TurnSettings | None = None
+
+
 class Lab(BaseModel):
     """Users plus the PBX settings the simulator uses."""
 
@@ -41,6 +60,9 @@ class Lab(BaseModel):
 
     realm: str = Field(default="xivo", description="SIP digest realm")
     sip_domain: str = Field(default="default", description="LineConfig.sipProxyName / SIP domain")
+    context: str = Field(default="default", description="dial plan context of the users")
+    token_ttl: int = Field(default=3600, ge=1, description="XUC token lifetime, seconds")
+    ice: IceSettings = Field(default_factory=IceSettings, description="IceConfig contents")
     users: tuple[User, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -62,6 +84,10 @@ class Lab(BaseModel):
 
     def user_by_login(self, login: str) -> User | None:
         return next((u for u in self.users if u.login == login), None)
+
+    def user_id(self, login: str) -> int:
+        """XiVO user id (``XIVO_USERID``, ``UserConfigUpdate.userId``): position + 1."""
+        return self.index_of(login) + 1
 
     def index_of(self, login: str) -> int:
         """Position of a user in the lab: the index of its signature tone."""

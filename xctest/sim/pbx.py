@@ -7,8 +7,9 @@ number, 480 for a user with no registered line and 486 when the callee has no fr
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ from xctest.errors import MediaError, XctestError
 from xctest.media import AudioSink, Peer, PeerConfig, SignalTrack
 from xctest.sim.auth import DigestGuard
 from xctest.sim.channels import ChannelBus, ChannelState
+from xctest.sim.dialplan import call_variables
 from xctest.sim.lab import Lab, User
 from xctest.sim.legs import Bridge, Leg, LegRole
 from xctest.sim.registrar import Registrar
@@ -28,6 +30,8 @@ from xctest.tasks import Background
 
 log = logging.getLogger(__name__)
 
+# xc_webrtc auto-answers only on this exact header value (PROTOCOL.md §5.6, Q16)
+AUTOANSWER = "xivo-autoanswer"
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE"
 SERVER = "xctest-sim (Asterisk-like)"
 
@@ -142,14 +146,25 @@ class Pbx:
             await conn.respond(req, 486, headers=[("Reason", 'Q.850;cause=17;text="Busy"')])
             return
         await conn.respond(req, 100)
-        a = self._new_leg(conn, LegRole.INBOUND, req, caller, callee, linked_id=None)
+        variables = call_variables(self.lab, caller, target, callee)
+        a = self._new_leg(
+            conn, LegRole.INBOUND, req, caller, callee.number, callee.display_name, None, variables
+        )
         try:
             answer_sdp = await a.peer.accept_offer(req.text)
         except MediaError as exc:
             await self._end_leg(a, 488, cause=58, reason=str(exc))
             return
         self.bus.set_state(a.channel, ChannelState.RING)
-        b_invite, b = await self._ring(binding.flow, binding.contact, caller, callee, a)
+        b_invite, b = await self._ring(
+            binding.flow,
+            binding.contact,
+            caller.number,
+            caller.display_name,
+            callee,
+            a.channel.linked_id,
+            a.channel.variables,
+        )
         bridge = Bridge(a, b)
         self.bridges.append(bridge)
         self.spawn(self._outbound(bridge, b_invite, answer_sdp), f"call {a.call_id}")
@@ -160,17 +175,21 @@ class Pbx:
         role: LegRole,
         invite: Request,
         user: User,
-        other: User,
+        other_number: str,
+        other_name: str,
         linked_id: str | None,
+        variables: dict[str, str],
+        direction: str | None = None,
     ) -> Leg:
         chan = self.bus.new_channel(
             linked_id=linked_id,
             user_login=user.login,
             number=user.number,
-            direction="Outgoing" if role is LegRole.INBOUND else "Incoming",
-            other_number=other.number,
-            other_name=other.display_name,
+            direction=direction or ("Outgoing" if role is LegRole.INBOUND else "Incoming"),
+            other_number=other_number,
+            other_name=other_name,
             sip_call_id=invite.call_id,
+            variables=dict(variables),
         )
         leg_track = SignalTrack()
         leg = Leg(
@@ -186,90 +205,239 @@ class Pbx:
         return leg
 
     async def _ring(
-        self, conn: SipConnection, contact: str, caller: User, callee: User, a: Leg
+        self,
+        conn: SipConnection,
+        contact: str,
+        from_number: str,
+        from_name: str,
+        callee: User,
+        linked_id: str | None,
+        variables: dict[str, str],
+        *,
+        extra_headers: tuple[tuple[str, str], ...] = (),
+        direction: str = "Incoming",
     ) -> tuple[Request, Leg]:
-        """Build the INVITE towards the callee's registered contact and its leg."""
+        """Build the INVITE towards the callee's registered contact and its leg (in the call
+        ``linked_id``); the caller-id is ``from_number`` / ``from_name``."""
         domain = self.lab.sip_domain
         call_id = conn.agent.new_call_id()
         tag = conn.agent.new_tag()
+        from_ = NameAddr(SipUri(user=from_number, host=domain), from_name or None).with_tag(tag)
         headers = Headers(
             [
                 ("Via", conn.via()),
                 ("Max-Forwards", "70"),
-                (
-                    "From",
-                    str(
-                        NameAddr(
-                            SipUri(user=caller.number, host=domain), caller.display_name
-                        ).with_tag(tag)
-                    ),
-                ),
+                ("From", str(from_)),
                 ("To", str(NameAddr(SipUri(user=callee.number, host=domain)))),
                 ("Call-ID", call_id),
                 ("CSeq", "102 INVITE"),
                 ("Contact", str(conn.contact())),
                 ("Allow", ALLOW),
                 ("User-Agent", SERVER),
+                *extra_headers,
             ]
         )
         draft = Request("INVITE", parse_uri(contact), headers)
-        b = self._new_leg(conn, LegRole.OUTBOUND, draft, callee, caller, a.channel.linked_id)
+        b = self._new_leg(
+            conn,
+            LegRole.OUTBOUND,
+            draft,
+            callee,
+            from_number,
+            from_name,
+            linked_id,
+            variables,
+            direction,
+        )
         b.local_tag = tag
         offer = await b.peer.make_offer()
         invite = draft.with_body(offer.encode(), "application/sdp")
         b.invite = invite
         return invite, b
 
-    async def _outbound(self, bridge: Bridge, invite: Request, a_answer: str) -> None:
+    async def _outbound(self, bridge: Bridge, invite: Request, a_answer: str | None) -> None:
+        """Ring ``bridge.b``; relay its progress to ``bridge.a`` and, when it answers, answer
+        ``a`` with ``a_answer`` (an inbound leg) or just connect (``a`` already answered)."""
         a, b = bridge.a, bridge.b
-        self.bus.set_state(b.channel, ChannelState.RINGING)
         ringing_sent = False
 
         def provisional(resp: Response) -> None:
             nonlocal ringing_sent
             if resp.status in (180, 183) and not ringing_sent and not a.ended:
                 ringing_sent = True
-                self.spawn(a.conn.respond(a.invite, 180, to_tag=a.local_tag), "relay 180")
+                self.bus.set_state(b.channel, ChannelState.RINGING)
+                if not a.answered:
+                    self.spawn(a.conn.respond(a.invite, 180, to_tag=a.local_tag), "relay 180")
 
-        try:
-            final = await b.conn.channel.request(invite, on_provisional=provisional)
-        except XctestError as exc:
-            log.warning("INVITE to %s failed: %s", b.channel.user_login, exc)
-            await self._end_bridge(bridge, by=b, cause=18, status=408)
+        final = await self._invite_leg(b, invite, provisional)
+        if final is None:
+            if not bridge.ended:
+                await self._end_bridge(bridge, by=b, cause=18, status=408)
             return
         if not final.is_success:
-            b.ended = True
-            self._forget(b)
             cause = {486: 17, 404: 1, 480: 18, 603: 21, 487: 16}.get(final.status, 21)
-            self.bus.hangup(b.channel, cause)
-            await b.peer.aclose()
-            if not a.ended:
+            await self._release(b, cause)
+            if not a.ended and not a.answered:
                 await self._end_leg(a, final.status, cause=cause, reason=final.reason)
+            elif not a.ended:
+                await self._bye(a)
+                await self._release(a, cause)
             bridge.ended = True
             return
-        b.dialog = Dialog.from_uac(invite, final)
-        b.answered = True
-        await b.conn.channel.send_request(b.dialog.create_ack(invite, via=b.conn.via_value()))
         if a.ended:
             await self._end_bridge(bridge, by=a, cause=16)
             return
-        await b.peer.accept_answer(final.text)
-        # answer the caller with the SDP prepared when its offer arrived
-        ok = make_response(
-            a.invite,
-            200,
-            to_tag=a.local_tag,
-            headers=[("Contact", str(a.conn.contact())), ("Allow", ALLOW)],
-            body=a_answer.encode(),
-            content_type="application/sdp",
-        )
-        await a.conn.channel.send_response(ok)
-        a.dialog = Dialog.from_uas(a.invite, a.local_tag, DialogState.CONFIRMED)
-        a.answered = True
+        if not a.answered and a_answer is not None:
+            ok = make_response(
+                a.invite,
+                200,
+                to_tag=a.local_tag,
+                headers=[("Contact", str(a.conn.contact())), ("Allow", ALLOW)],
+                body=a_answer.encode(),
+                content_type="application/sdp",
+            )
+            await a.conn.channel.send_response(ok)
+            a.dialog = Dialog.from_uas(a.invite, a.local_tag, DialogState.CONFIRMED)
+            a.answered = True
         self._connect_media(bridge)
         bridge.established = True
         self.bus.set_state(b.channel, ChannelState.UP)
         self.bus.set_state(a.channel, ChannelState.UP)
+
+    async def _invite_leg(
+        self,
+        leg: Leg,
+        invite: Request,
+        on_provisional: Callable[[Response], None] | None = None,
+    ) -> Response | None:
+        """Send ``invite`` on an outbound leg; on 2xx ACK it and apply the answer.  Returns the
+        final response, or None when the phone never answered or its SDP was unusable."""
+        try:
+            final = await leg.conn.channel.request(invite, on_provisional=on_provisional)
+        except XctestError as exc:
+            log.warning("INVITE to %s failed: %s", leg.channel.user_login, exc)
+            return None
+        if not final.is_success:
+            return final
+        leg.dialog = Dialog.from_uac(invite, final)
+        leg.answered = True
+        await leg.conn.channel.send_request(leg.dialog.create_ack(invite, via=leg.conn.via_value()))
+        try:
+            await leg.peer.accept_answer(final.text)
+        except MediaError as exc:
+            log.warning("answer SDP of %s unusable: %s", leg.channel.user_login, exc)
+            await self._bye(leg)
+            return None
+        return final
+
+    # --- actions requested through CTI -------------------------------------------------------
+
+    def leg_of(self, unique_id: str) -> Leg | None:
+        """The live leg whose channel has that Asterisk uniqueid."""
+        return next((g for g in self.legs.values() if g.channel.unique_id == unique_id), None)
+
+    def legs_of(self, login: str) -> list[Leg]:
+        """Live legs towards one user's line, oldest first."""
+        return [g for g in self.legs.values() if g.channel.user_login == login and not g.ended]
+
+    async def hangup(self, leg: Leg, cause: int = 16) -> None:
+        """Hang up one user's leg as Asterisk does on a CTI ``hangup``: BYE when answered,
+        CANCEL while ringing the phone, and a final error response while the phone's own
+        INVITE is unanswered (487: unconfirmed (PROTOCOL.md Q18)); the other side follows."""
+        if leg.ended:
+            return
+        bridge = self._bridge_of(leg)
+        if leg.answered:
+            await self._bye(leg)
+        elif leg.role is LegRole.OUTBOUND:
+            await self._cancel(leg)
+        else:
+            await self._end_leg(leg, 487, cause=cause)
+        if bridge is not None:
+            await self._end_bridge(bridge, by=leg, cause=cause)
+        else:
+            await self._release(leg, cause)
+
+    async def originate(
+        self, user: User, destination: str, variables: dict[str, str]
+    ) -> str | None:
+        """A CTI ``dial``: ring the user's own line with auto-answer, then dial
+        ``destination`` from it (unconfirmed (PROTOCOL.md Q5, Q16, Q23)).  Returns an error
+        text when the user's line cannot be rung, else None (the call goes on in the
+        background)."""
+        binding = self.registrar.lookup(user.line_name, self._now())
+        if binding is None:
+            return f"line {user.line_name} of {user.login} is not registered"
+        callee = self.lab.user_by_number(destination)
+        # the caller-id shown on the user's own leg is the destination's (Q23)
+        other_name = callee.display_name if callee is not None else destination
+        job = self._originate(
+            binding.flow, binding.contact, user, destination, callee, other_name, variables
+        )
+        self.spawn(job, f"originate {user.login}->{destination}")
+        return None
+
+    async def _originate(
+        self,
+        conn: SipConnection,
+        contact: str,
+        user: User,
+        destination: str,
+        callee: User | None,
+        other_name: str,
+        variables: dict[str, str],
+    ) -> None:
+        invite, u = await self._ring(
+            conn,
+            contact,
+            destination,
+            other_name,
+            user,
+            None,
+            {**call_variables(self.lab, user, destination, callee), **variables},
+            extra_headers=(("Alert-Info", AUTOANSWER),),
+            direction="Outgoing",  # the user placed this call, even though we ring its line
+        )
+        final = await self._invite_leg(u, invite)
+        if final is None or not final.is_success:
+            await self._release(u, 21 if final is not None else 18)
+            return
+        self.bus.set_state(u.channel, ChannelState.RING)
+        await self._dial_from(u, destination, callee)
+
+    async def _dial_from(self, u: Leg, destination: str, callee: User | None) -> None:
+        """Second half of an originate: ``u`` is answered; ring the destination."""
+        cause = 0
+        binding = None
+        if callee is None:
+            cause = 1
+        else:
+            binding = self.registrar.lookup(callee.line_name, self._now())
+            if binding is None:
+                cause = 18
+            elif len(self.bus.channels_of(callee.login)) >= callee.simultaneous_calls:
+                cause = 17
+        if cause or callee is None or binding is None:
+            await self._bye(u)
+            await self._release(u, cause)
+            return
+        caller = self.lab.user_by_login(u.channel.user_login)
+        assert caller is not None
+        invite, d = await self._ring(
+            binding.flow,
+            binding.contact,
+            caller.number,
+            caller.display_name,
+            callee,
+            u.channel.linked_id,
+            u.channel.variables,
+        )
+        bridge = Bridge(u, d)
+        self.bridges.append(bridge)
+        await self._outbound(bridge, invite, None)
+
+    def _now(self) -> float:
+        return asyncio.get_running_loop().time()
 
     def _connect_media(self, bridge: Bridge) -> None:
         for src, dst in ((bridge.a, bridge.b), (bridge.b, bridge.a)):

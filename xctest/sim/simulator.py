@@ -11,11 +11,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from xctest.cti.rest import CHECK_PATH, CTI_PATH, LOGIN_PATH
 from xctest.media import PeerConfig
 from xctest.sim.channels import ChannelBus
+from xctest.sim.cti_server import CtiServer
 from xctest.sim.lab import Lab, default_lab
 from xctest.sim.pbx import Pbx, PbxConfig
 from xctest.sim.sip_server import serve_connection
+from xctest.sim.xuc_rest import XucRest
 from xctest.transport.server import HttpServer, ServerWs
 from xctest.transport.tls import Certificate, self_signed, server_context
 from xctest.transport.ws import SIP_SUBPROTOCOL
@@ -32,7 +35,7 @@ class SimConfig:
     http_port: int = 8090
     media_addresses: tuple[str, ...] | None = ("127.0.0.1",)
     codecs: tuple[str, ...] = field(default=())
-    tls_port: int | None = None  # when set, wss:// (and later https://) with a self-signed cert
+    tls_port: int | None = None  # when set, https:// + wss:// with a self-signed certificate
 
 
 class Simulator:
@@ -50,6 +53,8 @@ class Simulator:
             self.certificate = self_signed((self.config.host, "localhost"))
             self._tls = HttpServer(ssl_context=server_context(self.certificate))
         self.pbx: Pbx | None = None
+        self.xuc = XucRest(self.lab)
+        self.cti: CtiServer | None = None
 
     @property
     def sip_port(self) -> int:
@@ -74,21 +79,45 @@ class Simulator:
 
     @property
     def http_url(self) -> str:
+        """The XUC root over plain HTTP (REST + CTI websocket), like XUC's own port 8090."""
         return f"http://{self.config.host}:{self.http_port}"
+
+    @property
+    def https_url(self) -> str:
+        """The XUC root over TLS, as XiVO CC's nginx serves it (with ``/wssip`` beside it)."""
+        return f"https://{self.config.host}:{self.tls_port}"
 
     async def start(self) -> None:
         cfg = self.config
         self._sip.add_ws("/ws", self._serve_sip, subprotocols=[SIP_SUBPROTOCOL])
         self._sip.add_ws("/wssip", self._serve_sip, subprotocols=[SIP_SUBPROTOCOL])
         self._http.add_json("GET", "/status", self._status)
+        self._add_xuc(self._http)
         await self._sip.start(cfg.host, cfg.sip_port)
         await self._http.start(cfg.host, cfg.http_port)
         if self._tls is not None and cfg.tls_port is not None:
-            self._tls.add_ws("/wssip", self._serve_sip_tls, subprotocols=[SIP_SUBPROTOCOL])
+            self._add_xuc(self._tls)
+            # unconfirmed (PROTOCOL.md Q17): nginx checks the XUC token before proxying /wssip
+            self._tls.add_ws(
+                "/wssip",
+                self._serve_sip_tls,
+                subprotocols=[SIP_SUBPROTOCOL],
+                guard=self.xuc.guard,
+            )
             await self._tls.start(cfg.host, cfg.tls_port)
         peer = PeerConfig(media_addresses=cfg.media_addresses, codecs=cfg.codecs)
         self.pbx = Pbx(self.lab, PbxConfig(cfg.host, self.sip_port, peer), self.bus)
-        log.info("simulator listening: sip %s, http %s", self.sip_url, self.http_url)
+        self.cti = CtiServer(self.lab, self.xuc, self.pbx, self.bus, cfg.host)
+        log.info("simulator listening: sip %s, xuc %s", self.sip_url, self.http_url)
+
+    def _add_xuc(self, server: HttpServer) -> None:
+        server.add_json("POST", LOGIN_PATH, self.xuc.login)
+        server.add_json("GET", CHECK_PATH, self.xuc.check)
+        server.add_ws(CTI_PATH, self._serve_cti, guard=self.xuc.guard)
+
+    async def _serve_cti(self, ws: ServerWs) -> None:
+        assert self.cti is not None
+        await self.cti.serve(ws)
 
     async def _serve_sip(self, ws: ServerWs) -> None:
         assert self.pbx is not None
@@ -111,11 +140,13 @@ class Simulator:
         lines = [
             "xctest simulator",
             f"  SIP over WebSocket : {self.sip_url}  (also /wssip)",
-            f"  HTTP               : {self.http_url}/status",
+            f"  XUC REST + CTI     : {self.http_url}{LOGIN_PATH}, {CTI_PATH}",
+            f"  status             : {self.http_url}/status",
         ]
         if self.certificate is not None:
             lines += [
-                f"  SIP over TLS       : {self.wss_url}",
+                f"  XUC over TLS       : {self.https_url}{LOGIN_PATH}",
+                f"  SIP over TLS       : {self.wss_url}?token=<XUC token>",
                 f"  certificate SHA-256: {self.certificate.fingerprint}",
             ]
         lines += [
@@ -129,6 +160,8 @@ class Simulator:
         return "\n".join(lines)
 
     async def aclose(self) -> None:
+        if self.cti is not None:
+            await self.cti.aclose()
         if self.pbx is not None:
             await self.pbx.aclose()
         await self._sip.aclose()
