@@ -15,17 +15,7 @@ from typing import Any
 
 from xctest.audio.signature import Signature, SignatureSource, signature_for
 from xctest.cti.client import CtiClient
-from xctest.cti.messages import (
-    GetConfig,
-    GetIceConfig,
-    Hangup,
-    IceConfig,
-    LineConfig,
-    Message,
-    PhoneEvent,
-    WebRTCCmd,
-    WebRTCCommand,
-)
+from xctest.cti.messages import Hangup, LineConfig, PhoneEvent, WebRTCCmd, WebRTCCommand
 from xctest.errors import (
     CallFailed,
     ConnectError,
@@ -38,7 +28,8 @@ from xctest.phone.call import Call, CallState
 from xctest.phone.events import Handlers, Topic, XcEvent, XcType
 from xctest.phone.ice import IceList
 from xctest.phone.identity import DEFAULT_USER_AGENT, SipIdentity, identity_from_line_config
-from xctest.sip.auth import answer_challenge, parse_challenge
+from xctest.phone.registration import DigestSender, Registration
+from xctest.phone.xuc_link import XucLink
 from xctest.sip.dialog import Dialog, DialogState
 from xctest.sip.events import AckReceived, CancelReceived, Event, MessageRejected, RequestReceived
 from xctest.sip.message import Request, Response, make_response
@@ -53,10 +44,8 @@ sip_log = logging.getLogger("xctest.phone.sip")  # every SIP frame, at DEBUG (se
 # unconfirmed (PROTOCOL.md Q22): SIPml5 description strings for Terminated.reason
 REASON_BYE = "Call terminated"
 REASON_CANCELLED = "Call cancelled"
-RETRY_STEPS = (0.0, 20.0, 40.0, 60.0)  # PROTOCOL.md §3.5 failures: 0, 20, 40, then every 60 s
 AUTOANSWER = "xivo-autoanswer"  # the whole Alert-Info value xc_webrtc accepts (PROTOCOL.md §5.6)
 DTMF_DURATION_MS = 120  # SIPml5's INFO body (PROTOCOL.md §5.5)
-ICE_CONFIG_TIMEOUT = 10.0
 SIP_LEVELS = {
     "debug": logging.DEBUG,
     "info": logging.INFO,
@@ -107,29 +96,29 @@ class Phone:
         self.listen_for = tuple(listen_for) or (self.signature,)
         self.peer_config = peer_config or PeerConfig()
         self.ssl_context = ssl_context
-        self.register_expires = register_expires
         self.user_agent = user_agent
         self.handlers = Handlers()
         self.timeline = Timeline(self.name)
         self.calls: dict[str, Call] = {}
         self.status = StackStatus.NOT_INITIALIZED
-        self.registered = False
-        self.microphone_muted = False
         self._channel: SipChannel | None = None
         self._background = Background(self.name, log)
-        self._reg_call_id = secrets.token_hex(12)
-        self._reg_tag = secrets.token_hex(6)
-        self._cseq = 0
-        self._refresh: asyncio.TimerHandle | None = None
-        self._retry_index = 0
+        self._digest = DigestSender()
+        self.registration = Registration(
+            self.name, self._digest, self._publish, self._spawn, register_expires
+        )
         self.ice = IceList()
-        self.phone_events: list[PhoneEvent] = []
-        self._ice_refresh: asyncio.TimerHandle | None = None
-        self._stack_unsubscribe: list[Callable[[], None]] = []
+        self.xuc = XucLink(cti, self.ice, self.timeline, self._spawn) if cti is not None else None
         self._log_events = False
-        if cti is not None:
-            cti.observer = self._observe_cti
-            cti.set_handler(PhoneEvent, self._on_phone_event)
+
+    @property
+    def registered(self) -> bool:
+        return self.registration.registered
+
+    @property
+    def phone_events(self) -> list[PhoneEvent]:
+        """PhoneEvents received on the CTI session, oldest first."""
+        return self.xuc.phone_events if self.xuc is not None else []
 
     @property
     def identity(self) -> SipIdentity:
@@ -191,20 +180,19 @@ class Phone:
         """xc_webrtc ``init``: wait for a LineConfig (asking ``getConfig line`` now); the stack
         starts when it arrives.  Follow progress on the general/registration topics or with
         ``wait_registered``."""
-        cti = self._need_cti()
+        link = self._need_xuc()
 
-        def on_line(msg: Message) -> None:
-            unsubscribe()  # the LineConfig handler removes itself on first use
-            if not isinstance(msg, LineConfig):
-                return
-            if self.status in (StackStatus.INITIALIZING, StackStatus.STARTING, StackStatus.STARTED):
+        def on_line(line: LineConfig) -> None:
+            if self.status in (
+                StackStatus.INITIALIZING,
+                StackStatus.STARTING,
+                StackStatus.STARTED,
+            ):
                 log.info("%s: LineConfig ignored, stack is %s", self.name, self.status)
                 return
-            start = self._start_from_line(msg, name, ssl, websocket_port, token, ip)
-            self._spawn(start)
+            self._spawn(self._start_from_line(line, name, ssl, websocket_port, token, ip))
 
-        unsubscribe = cti.set_handler(LineConfig, on_line)
-        await cti.send(GetConfig("line"))
+        await link.ask_line_config(on_line)
 
     async def init_by_line_config(
         self,
@@ -221,7 +209,7 @@ class Phone:
         After ``stop()`` it does not restart: a later LineConfig does (PROTOCOL.md §4.4)."""
         if self.status is not StackStatus.NOT_INITIALIZED:
             log.info("%s: already initialized (%s)", self.name, self.status)
-            if self.cti is not None:
+            if self.xuc is not None:
                 await self.init(name, ssl, websocket_port, token, remote_audio, ip)
             return
         await self._start_from_line(line_cfg, name, ssl, websocket_port, token, ip)
@@ -241,12 +229,9 @@ class Phone:
                 f"(webRtc={line.web_rtc}, hasDevice={line.has_device})"
             )
         self.status = StackStatus.INITIALIZING
-        if self.cti is not None:
-            self._stack_unsubscribe.append(self.cti.set_handler(IceConfig, self._on_ice_config))
-            since = len(self.cti.received)
-            await self.cti.send(GetIceConfig())
-            await self.cti.wait_for(IceConfig, timeout=ICE_CONFIG_TIMEOUT, since=since)
-            self._stack_unsubscribe.append(self.cti.set_handler(WebRTCCmd, self._on_webrtc_cmd))
+        if self.xuc is not None:
+            await self.xuc.fetch_ice()
+            self.xuc.on_command(self._on_webrtc_cmd)
         self._identity = identity_from_line_config(
             line, name, ssl, port, token, ip, user_agent=self.user_agent
         )
@@ -268,25 +253,8 @@ class Phone:
             reason = entry.fields.get("data", {}).get("reason", "")
             raise RegistrationFailed(f"{self.name}: {entry.name}: {reason}", user=self.name)
 
-    def _on_ice_config(self, msg: Message) -> None:
-        if not isinstance(msg, IceConfig):
-            return
-        self.ice.apply(msg)
-        if self._ice_refresh is not None:
-            self._ice_refresh.cancel()
-            self._ice_refresh = None
-        ttl = self.ice.turn_ttl
-        if ttl and self.cti is not None:
-            cti = self.cti
-            # xc_webrtc asks again every floor(ttl/2) s (PROTOCOL.md §3.7)
-            self._ice_refresh = asyncio.get_running_loop().call_later(
-                max(1, ttl // 2), lambda: self._spawn(self._quiet(cti.send(GetIceConfig())))
-            )
-
-    def _on_webrtc_cmd(self, msg: Message) -> None:
+    def _on_webrtc_cmd(self, msg: WebRTCCmd) -> None:
         """XUC's remote control of the line (PROTOCOL.md §3.8)."""
-        if not isinstance(msg, WebRTCCmd):
-            return
         if msg.command == WebRTCCommand.ANSWER:
             self._spawn(self.answer(msg.sip_call_id))
         elif msg.command == WebRTCCommand.SEND_DTMF and msg.key:
@@ -298,16 +266,9 @@ class Phone:
         else:
             log.warning("%s: WebRTCCmd %s not implemented", self.name, msg.command)
 
-    def _on_phone_event(self, msg: Message) -> None:
-        if isinstance(msg, PhoneEvent):
-            self.phone_events.append(msg)
-
     def unique_id_of(self, sip_call_id: str) -> str | None:
         """The Asterisk uniqueId XUC reported for this SIP call (PhoneEvent SIPCALLID)."""
-        for event in reversed(self.phone_events):
-            if event.sip_call_id == sip_call_id:
-                return event.unique_id
-        return None
+        return self.xuc.unique_id_of(sip_call_id) if self.xuc is not None else None
 
     async def start(self) -> None:
         """Open the SIP websocket and REGISTER (general Started, then registration events).
@@ -342,52 +303,7 @@ class Phone:
 
     async def register(self, expires: int | None = None) -> int:
         """REGISTER (with digest); returns the granted expiry.  ``expires=0`` unregisters."""
-        channel = self._need_channel()
-        exp = self.register_expires if expires is None else expires
-
-        def build(cseq: int) -> Request:
-            return self.identity.register_request(self._reg_call_id, cseq, self._reg_tag, exp)
-
-        try:
-            _, resp = await self._authenticated(channel, build)
-        except XctestError as exc:
-            return self._registration_failed(str(exc), 0)
-        if not resp.is_success:
-            return self._registration_failed(f"{resp.status} {resp.reason}", resp.status)
-        granted = _granted_expiry(resp, exp)
-        if exp == 0:
-            self.registered = False
-            return 0
-        self.registered = True
-        self._retry_index = 0
-        self._publish(Topic.REGISTRATION, XcType.REGISTERED)
-        self._schedule_register(max(1.0, granted * 0.9))
-        return granted
-
-    def _registration_failed(self, reason: str, status: int) -> int:
-        self.registered = False
-        self._publish(Topic.REGISTRATION, XcType.UNREGISTERED, {"reason": reason})
-        delay = RETRY_STEPS[min(self._retry_index, len(RETRY_STEPS) - 1)]
-        self._retry_index += 1
-        self._schedule_register(delay if delay > 0 else 0.001)
-        raise RegistrationFailed(
-            f"{self.name}: REGISTER of line {self.identity.impi!r} to {self.identity.ws_url} "
-            f"refused: {reason}",
-            status=status,
-            user=self.identity.impi,
-        )
-
-    def _schedule_register(self, delay: float) -> None:
-        if self._refresh is not None:
-            self._refresh.cancel()
-        if self.status is StackStatus.STOPPED:
-            return
-
-        def fire() -> None:
-            self._refresh = None
-            self._spawn(self._quiet(self.register()))
-
-        self._refresh = asyncio.get_running_loop().call_later(delay, fire)
+        return await self.registration.register(self._need_channel(), self.identity, expires)
 
     async def dial(self, destination: str) -> Call:
         """Place a call (outgoing Establishing now; Ringing/Connected/Terminated follow)."""
@@ -421,7 +337,7 @@ class Phone:
                 self._publish(Topic.OUTGOING, XcType.RINGING, {"callee": callee}, call.sip_call_id)
 
         try:
-            invite, final = await self._authenticated(channel, build, provisional)
+            invite, final = await self._digest.send(channel, self.identity, build, provisional)
         except XctestError as exc:
             call.final_status = 0
             self._terminate(call, str(exc))
@@ -478,9 +394,9 @@ class Phone:
         while ringing out, 603 while ringing in."""
         call = self._find(sip_call_id, None)
         if via_cti is None:
-            via_cti = self.cti is not None and not self.cti.closed.is_set()
+            via_cti = self.xuc is not None and self.xuc.is_open
         if via_cti:
-            await self._need_cti().send(Hangup(self.unique_id_of(call.sip_call_id)))
+            await self._need_xuc().cti.send(Hangup(self.unique_id_of(call.sip_call_id)))
             return
         channel = self._need_channel()
         if call.state is CallState.CONNECTED:
@@ -523,13 +439,9 @@ class Phone:
     async def stop(self) -> None:
         """Hang up (over SIP), unregister, close the SIP websocket, stop ICE renewal and stop
         listening to WebRTCCmd.  The CTI session stays open: it belongs to the caller."""
-        for timer in (self._refresh, self._ice_refresh):
-            if timer is not None:
-                timer.cancel()
-        self._refresh = self._ice_refresh = None
-        for unsubscribe in self._stack_unsubscribe:
-            unsubscribe()
-        self._stack_unsubscribe.clear()
+        self.registration.stop()
+        if self.xuc is not None:
+            self.xuc.stop()
         channel = self._channel
         if channel is not None and not channel.closed.is_set():
             for call in list(self.calls.values()):
@@ -630,34 +542,6 @@ class Phone:
         self._publish(call.topic, XcType.TERMINATED, {"reason": reason}, call.sip_call_id)
         self._spawn(call.peer.aclose())
 
-    async def _authenticated(
-        self,
-        channel: SipChannel,
-        build: Callable[[int], Request],
-        on_provisional: Callable[[Response], None] | None = None,
-    ) -> tuple[Request, Response]:
-        """Send, answer one digest challenge (RFC 3261 §22.2), return the final response."""
-        self._cseq += 1
-        req = build(self._cseq)
-        resp = await channel.request(req, on_provisional)
-        if resp.status not in (401, 407):
-            return req, resp
-        header = "WWW-Authenticate" if resp.status == 401 else "Proxy-Authenticate"
-        challenge = parse_challenge(resp.headers.get(header) or "")
-        creds = answer_challenge(
-            challenge,
-            username=self.identity.impi,
-            password=self.identity.password,
-            method=req.method,
-            uri=str(req.uri),
-            cnonce=secrets.token_hex(8),
-        )
-        self._cseq += 1
-        again = build(self._cseq)
-        name = "Authorization" if resp.status == 401 else "Proxy-Authorization"
-        again = again.with_headers(again.headers.set(name, str(creds)))
-        return again, await channel.request(again, on_provisional)
-
     def _find(self, sip_call_id: str | None, state: CallState | None) -> Call:
         if sip_call_id is not None:
             call = self.calls.get(sip_call_id)
@@ -680,10 +564,10 @@ class Phone:
             return self.peer_config
         return dataclasses.replace(self.peer_config, ice_servers=servers)
 
-    def _need_cti(self) -> CtiClient:
-        if self.cti is None:
+    def _need_xuc(self) -> XucLink:
+        if self.xuc is None:
             raise PhoneStateError(f"{self.name}: no XUC session (create the phone with cti=)")
-        return self.cti
+        return self.xuc
 
     def _new_track(self) -> SignalTrack:
         return SignalTrack(SignatureSource(self.signature).read)
@@ -710,9 +594,6 @@ class Phone:
         self.timeline.add("sip", name, direction=direction, **fields)
         sip_log.debug("%s %s %s\n%s", self.name, "<<<" if direction == "in" else ">>>", name, frame)
 
-    def _observe_cti(self, direction: str, name: str, fields: dict[str, Any]) -> None:
-        self.timeline.add("cti", name, direction=direction, **fields)
-
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         self._background.spawn(coro)
 
@@ -726,16 +607,6 @@ class Phone:
     def __repr__(self) -> str:
         live = sum(1 for c in self.calls.values() if c.state is not CallState.TERMINATED)
         return f"<Phone {self.name} {self.status} registered={self.registered} calls={live}>"
-
-
-def _granted_expiry(resp: Response, asked: int) -> int:
-    contact = resp.contact
-    value = contact.param("expires") if contact is not None else None
-    value = value or resp.headers.get("Expires")
-    try:
-        return int(value) if value else asked
-    except ValueError:
-        return asked
 
 
 __all__ = ["CallFailed", "Phone", "StackStatus"]
