@@ -31,7 +31,8 @@ class X:
     stream = "X"
 
     def expected(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": self.name.split("/", 1)[1]}
+        kind = self.name.split("/", 1)[1]
+        out: dict[str, Any] = {"type": None if kind == "None" else kind}
         if self.data is not None:
             out["data"] = self.data
         if self.sip is not None:

@@ -212,14 +212,14 @@ class CtiClient:
             payload = msg.to_payload()
             fields = payload if isinstance(payload, dict) else {"payload": payload}
             try:
-                self.observer("in", msg.MSG_TYPE, dict(fields))
+                self.observer("in", msg.wire_type(), dict(fields))
             except Exception:
-                log.exception("%s: observer failed on %s", self.name, msg.MSG_TYPE)
-        for handler in list(self._handlers.get(msg.MSG_TYPE, [])):
+                log.exception("%s: observer failed on %s", self.name, msg.wire_type())
+        for handler in list(self._handlers.get(msg.wire_type(), [])):
             try:
                 handler(msg)
             except Exception:
-                log.exception("%s: handler for %s failed", self.name, msg.MSG_TYPE)
+                log.exception("%s: handler for %s failed", self.name, msg.wire_type())
         waiting = []
         for test, fut in self._waiters:
             if fut.done():

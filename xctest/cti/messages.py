@@ -109,7 +109,8 @@ class Message(Record):
             raise shape_error(what, "ctiMessage", "an object", payload)
         return cls._load(payload, what, "")
 
-    def _wire_type(self) -> str:
+    def wire_type(self) -> str:
+        """The ``msgType`` this message travels under."""
         return self.MSG_TYPE
 
 
@@ -327,7 +328,7 @@ class UnknownMessage(Message):
     def from_payload(cls, payload: Any) -> Self:
         raise TypeError("UnknownMessage has no fixed msgType: construct it directly")
 
-    def _wire_type(self) -> str:
+    def wire_type(self) -> str:
         return self.msg_type
 
 
@@ -344,7 +345,7 @@ MESSAGE_CLASSES: Mapping[str, type[Message]] = MappingProxyType(
 
 def encode_message(msg: Message) -> str:
     """One compact JSON text frame."""
-    return dumps({"msgType": msg._wire_type(), "ctiMessage": msg.to_payload()})
+    return dumps({"msgType": msg.wire_type(), "ctiMessage": msg.to_payload()})
 
 
 def decode_message(text: str) -> Message:

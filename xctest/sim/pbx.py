@@ -17,6 +17,7 @@ from xctest.sim.channels import ChannelBus, ChannelState
 from xctest.sim.dialplan import call_variables
 from xctest.sim.lab import Lab, User
 from xctest.sim.legs import Bridge, Leg, LegRole
+from xctest.sim.phone_events import ORIGINATED
 from xctest.sim.registrar import Registrar
 from xctest.sim.sip_server import SipConnection
 from xctest.sim.switch import ALLOW, Switch
@@ -155,9 +156,7 @@ class Pbx(Switch):
 
     # --- actions requested through CTI -------------------------------------------------------
 
-    async def originate(
-        self, user: User, destination: str, variables: dict[str, str]
-    ) -> str | None:
+    def originate(self, user: User, destination: str, variables: dict[str, str]) -> str | None:
         """A CTI ``dial``: ring the user's own line with auto-answer, then dial
         ``destination`` from it (unconfirmed (PROTOCOL.md Q5, Q16, Q23)).  Returns an error
         text when the user's line cannot be rung, else None (the call goes on in the
@@ -191,7 +190,7 @@ class Pbx(Switch):
             other_name,
             user,
             None,
-            {**call_variables(self.lab, user, destination, callee), **variables},
+            {**call_variables(self.lab, user, destination, callee), **variables, ORIGINATED: "1"},
             extra_headers=(("Alert-Info", AUTOANSWER),),
             direction="Outgoing",  # the user placed this call, even though we ring its line
         )

@@ -191,7 +191,12 @@ def describe(frame: str) -> tuple[str, dict[str, str]]:
     except Exception:  # a malformed frame is still logged
         return first_line(frame), {}
     if isinstance(msg, Request):
-        return msg.method, {"call_id": msg.headers.get("Call-ID") or ""}
+        fields = {"call_id": msg.headers.get("Call-ID") or ""}
+        kind = msg.headers.get("Content-Type") or ""
+        if msg.body and kind != "application/sdp" and len(msg.body) <= 200:
+            fields["content_type"] = kind  # e.g. INFO application/dtmf-relay
+            fields["body"] = msg.text
+        return msg.method, fields
     return f"{msg.status} {msg.reason}", {
         "call_id": msg.headers.get("Call-ID") or "",
         "cseq": msg.headers.get("CSeq") or "",
