@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 class ChannelState(enum.Enum):
@@ -44,7 +44,8 @@ class Channel:
 
 @dataclass(frozen=True)
 class ChannelEvent:
-    """AMI-like event: ``name`` is Newchannel, Newstate, Hold, Unhold or Hangup."""
+    """AMI-like event: ``name`` is Newchannel, Newstate, Hold, Unhold or Hangup; ``channel`` is
+    a snapshot taken when it happened (like the fields of an AMI event)."""
 
     name: str
     channel: Channel
@@ -89,6 +90,8 @@ class ChannelBus:
             self._publish(ChannelEvent("Hangup", chan, cause))
 
     def _publish(self, event: ChannelEvent) -> None:
+        chan = event.channel
+        event = ChannelEvent(event.name, replace(chan, variables=dict(chan.variables)), event.cause)
         for listener in list(self.listeners):
             listener(event)
 
