@@ -65,6 +65,7 @@ OWNERS = {
     "aiohttp": "xctest.transport",
     "aiortc": "xctest.media",
     "aioice": "xctest.media",
+    "pesq": "xctest.audio.mos",
 }
 
 

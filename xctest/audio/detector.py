@@ -59,6 +59,45 @@ DEFAULT_MIN_FRAME_SHARE = 0.01
 _POWER_FLOOR = 10.0 ** (SILENCE_DBFS / 10.0)
 
 
+def frame_size(rate: int, frame_ms: int) -> int:
+    """Samples in one `frame_ms` frame at `rate`; ValueError unless it is a whole number."""
+    size = rate * frame_ms // 1000
+    if size <= 0 or size * 1000 != rate * frame_ms:
+        raise ValueError(f"{frame_ms} ms is not a whole number of samples at {rate} Hz")
+    return size
+
+
+def hann_window(size: int) -> npt.NDArray[np.float64]:
+    """Periodic Hann window of `size` samples."""
+    n = np.arange(size, dtype=np.float64)
+    window: npt.NDArray[np.float64] = 0.5 - 0.5 * np.cos(2.0 * math.pi * n / size)
+    return window
+
+
+def sinusoid_basis(freqs: npt.NDArray[np.float64], size: int, rate: int) -> npt.NDArray[np.float64]:
+    """(size, 2k) matrix: a cosine column per frequency, then a sine column per frequency."""
+    n = np.arange(size, dtype=np.float64)
+    phase = 2.0 * math.pi * np.outer(n, freqs) / rate
+    return np.hstack([np.cos(phase), np.sin(phase)])
+
+
+def tone_basis(freqs: npt.NDArray[np.float64], size: int, rate: int) -> npt.NDArray[np.float32]:
+    """Hann-windowed sinusoid_basis, scaled so that tone_power(frame @ basis) reads, at each
+    frequency, the power (A^2 / 2) of a sine of amplitude A at that frequency."""
+    window = hann_window(size)
+    scale = math.sqrt(2.0) / float(window.sum())
+    basis = window[:, None] * sinusoid_basis(freqs, size, rate)
+    return np.ascontiguousarray(basis * scale, dtype=np.float32)
+
+
+def tone_power(products: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Per frequency, cos^2 + sin^2 of `frames @ tone_basis(...)` (any leading axes)."""
+    squares = products * products
+    k = squares.shape[-1] // 2
+    power: npt.NDArray[np.float32] = squares[..., :k] + squares[..., k:]
+    return power
+
+
 @dataclass(frozen=True)
 class FrameAnalysis:
     """What one frame contained."""
@@ -87,9 +126,7 @@ class SignatureDetector:
         names = [s.name for s in signatures]
         if len(set(names)) != len(names):
             raise ValueError(f"signature names must be unique: {names}")
-        size = rate * frame_ms // 1000
-        if size <= 0 or size * 1000 != rate * frame_ms:
-            raise ValueError(f"{frame_ms} ms is not a whole number of samples at {rate} Hz")
+        size = frame_size(rate, frame_ms)
         top = rate / 2 - PROBE_OFFSET_HZ
         for s in signatures:
             if not all(PROBE_OFFSET_HZ < f < top for f in s.freqs) or s.freqs[0] == s.freqs[1]:
@@ -114,18 +151,13 @@ class SignatureDetector:
         ).reshape(len(self.signatures), 2)
         self._n_tones = len(tone_freqs)
 
-        n = np.arange(size, dtype=np.float64)
-        window = 0.5 - 0.5 * np.cos(2.0 * math.pi * n / size)  # periodic Hann
-        # columns: tones, tones - probe, tones + probe; then the same again for sin
+        window = hann_window(size)
+        # columns: tones, tones - probe, tones + probe; then the same again for sin.
+        # float32 halves the product's cost and keeps ~1e-6 relative accuracy, far below
+        # anything the rule compares.
         tones = np.array(tone_freqs, dtype=np.float64)
         probe_freqs = np.concatenate([tones, tones - PROBE_OFFSET_HZ, tones + PROBE_OFFSET_HZ])
-        phase = 2.0 * math.pi * np.outer(n, probe_freqs) / rate
-        # |x . column|^2 summed over the cos and sin columns = power of a sine at that frequency
-        # (A^2 / 2), which takes the scale 2 / sum(window)^2. float32 halves the product's cost
-        # and keeps ~1e-6 relative accuracy, far below anything the rule compares.
-        scale = math.sqrt(2.0) / float(window.sum())
-        basis = np.hstack([window[:, None] * np.cos(phase), window[:, None] * np.sin(phase)])
-        self._basis = np.ascontiguousarray(basis * scale, dtype=np.float32)
+        self._basis = tone_basis(probe_freqs, size, rate)
         # squares @ _stats = (mean square, Hann-weighted mean square)
         stats = np.stack([np.full(size, 1.0 / size), window / float(window.sum())], axis=1)
         self._stats = np.ascontiguousarray(stats, dtype=np.float32)
@@ -169,10 +201,8 @@ class SignatureDetector:
         mean_square, frame_power = ((frame * frame) @ self._stats).tolist()
         rms = 10.0 * math.log10(mean_square) if mean_square > _POWER_FLOOR else SILENCE_DBFS
 
-        xy = frame @ self._basis
-        xy *= xy
+        power = tone_power(frame @ self._basis)
         k = self._n_tones
-        power = xy[: 3 * k] + xy[3 * k :]  # cos^2 + sin^2
         centre, below, above = power[:k], power[k : 2 * k], power[2 * k :]
         floor = np.maximum(np.maximum(below, above), self._min_level_power)
         heard = centre * (centre >= floor)  # rules 1 and 2; 0 for tones not heard

@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from xctest.media.clock import MediaClock
+from xctest.media.mix import MixSource
 from xctest.media.peer import Peer, PeerConfig
+from xctest.media.pipe import AudioPipe
 from xctest.media.tracks import AudioSink, SignalTrack
 
-__all__ = ["AudioSink", "MediaClock", "Peer", "PeerConfig", "SignalTrack"]
+__all__ = [
+    "AudioPipe",
+    "AudioSink",
+    "MediaClock",
+    "MixSource",
+    "Peer",
+    "PeerConfig",
+    "SignalTrack",
+]

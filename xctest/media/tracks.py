@@ -29,7 +29,8 @@ Listener = Callable[[NDArray[np.float32]], None]
 class SignalTrack(MediaStreamTrack):
     """An outgoing audio track: each 20 ms tick it pulls ``n`` samples from ``source``.
 
-    ``muted`` sends silence (the microphone toggle); ``source=None`` also sends silence.
+    ``muted`` (the microphone toggle) and ``held`` (the call is on hold) each send silence and
+    are kept apart, so resuming a call does not unmute it; ``source=None`` also sends silence.
     """
 
     kind = "audio"
@@ -38,6 +39,7 @@ class SignalTrack(MediaStreamTrack):
         super().__init__()
         self.source = source
         self.muted = False
+        self.held = False
         self._clock = clock
         self._start: float | None = None
         self._n = 0
@@ -52,7 +54,7 @@ class SignalTrack(MediaStreamTrack):
         if self._start is None:
             self._start = clock.next_tick_time()
         await clock.wait_until(self._start + self._n * clock.ptime)
-        if self.source is None or self.muted:
+        if self.source is None or self.muted or self.held:
             samples = np.zeros(samples_per_frame, dtype=np.float32)
         else:
             samples = self.source(samples_per_frame)
@@ -62,7 +64,10 @@ class SignalTrack(MediaStreamTrack):
         return frame
 
     def __repr__(self) -> str:
-        return f"<SignalTrack {self.readyState} muted={self.muted} sent={self.frames_sent}>"
+        return (
+            f"<SignalTrack {self.readyState} muted={self.muted} held={self.held} "
+            f"sent={self.frames_sent}>"
+        )
 
 
 class AudioSink:

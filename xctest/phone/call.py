@@ -1,11 +1,12 @@
-"""One call of a virtual phone: its SIP dialog, its WebRTC peer, and what was heard on it."""
+"""One call of a virtual phone: its SIP dialog, its WebRTC peer, its hold state, and what was
+heard on it (signatures, DTMF digits)."""
 
 from __future__ import annotations
 
 import asyncio
 import enum
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,7 +15,8 @@ from numpy.typing import NDArray
 from xctest.audio.detector import FrameAnalysis, SignatureDetector
 from xctest.audio.signature import Signature
 from xctest.errors import CallFailed, MediaError, StepTimeout
-from xctest.media import AudioSink, Peer
+from xctest.media import AudioSink, MixSource, Peer
+from xctest.phone.dtmf import Digit, InbandReceiver
 from xctest.phone.events import Topic
 from xctest.sip.dialog import Dialog
 from xctest.sip.message import Request
@@ -36,8 +38,16 @@ class Heard:
     analysis: FrameAnalysis
 
 
+Tap = Callable[[NDArray[np.float32]], None]
+
+
 class Call:
-    """Handle on one SIP session.  ``sip_call_id`` is the key shared with CTI PhoneEvents."""
+    """Handle on one SIP session.  ``sip_call_id`` is the key shared with CTI PhoneEvents.
+
+    ``local_held``: this phone holds the call (its re-INVITE was accepted); ``remote_held``:
+    the PBX's last re-INVITE offered sendonly/inactive.  ``digits`` lists the DTMF received
+    (SIP INFO and in-band); ``taps`` get every chunk of received audio (conference mixing).
+    """
 
     def __init__(
         self,
@@ -47,6 +57,7 @@ class Call:
         peer: Peer,
         listen_for: Sequence[Signature],
         remote_number: str,
+        mix: MixSource | None = None,
     ) -> None:
         self.sip_call_id = sip_call_id
         self.topic = topic
@@ -58,14 +69,23 @@ class Call:
         self.local_tag = ""
         self.final_status = 0
         self.reason = ""
+        self.mix = mix
+        self.local_sdp = ""  # the SDP this phone last sent (offer or answer)
+        self.local_held = False
+        self.remote_held = False
+        self.reinvite_pending = False
+        self.digits: list[Digit] = []
+        self.on_digit: Callable[[Call, Digit, dict[str, float]], None] | None = None
+        self.taps: list[Tap] = []
         self.heard: list[Heard] = []
         self.max_recording = 48000 * 600
         self._recording: list[NDArray[np.float32]] = []
         self._recorded = 0
         self._detector = SignatureDetector(listen_for)
+        self._inband = InbandReceiver()
         self._changed = asyncio.Event()
         self._audio_waiters: list[tuple[float, asyncio.Future[None]]] = []
-        self._name_waiters: list[tuple[str, asyncio.Future[float]]] = []
+        self._name_waiters: list[tuple[str, float, asyncio.Future[float]]] = []
         peer.on_remote_track = self._listen
 
     # --- state -------------------------------------------------------------------------------
@@ -82,6 +102,23 @@ class Call:
     @property
     def is_terminated(self) -> bool:
         return self.state is CallState.TERMINATED
+
+    @property
+    def is_held(self) -> bool:
+        """This phone holds the call."""
+        return self.local_held
+
+    def add_digit(self, source: str, digit: str, t: float, **extra: float) -> Digit:
+        """Record a received digit (and tell ``on_digit``)."""
+        entry = Digit(source, digit, t)
+        self.digits.append(entry)
+        if self.on_digit is not None:
+            self.on_digit(self, entry, extra)
+        return entry
+
+    def digit_string(self, source: str | None = None) -> str:
+        """The digits received so far (of one source, or all), in order."""
+        return "".join(d.digit for d in self.digits if source is None or d.source == source)
 
     async def wait_state(self, state: CallState, timeout: float = 10.0) -> None:
         """Wait for ``state``; ``CallFailed`` if the call ends first, ``StepTimeout`` if slow."""
@@ -115,6 +152,10 @@ class Call:
         if self._recorded < self.max_recording:
             self._recording.append(samples)
             self._recorded += samples.size
+        for tap in list(self.taps):
+            tap(samples)
+        for digit, start, end in self._inband.feed(samples, now):
+            self.add_digit("inband", digit, start, start=start, end=end)
         frames = self._detector.feed(samples)
         n = len(frames)
         for i, analysis in enumerate(frames):
@@ -136,23 +177,24 @@ class Call:
 
     def _wake_names(self, fresh: list[Heard]) -> None:
         still = []
-        for name, fut in self._name_waiters:
+        for name, since, fut in self._name_waiters:
             if fut.done():
                 continue
-            hit = next((h for h in fresh if name in h.analysis.present), None)
+            hit = next((h for h in fresh if h.t >= since and name in h.analysis.present), None)
             if hit is not None:
                 fut.set_result(hit.t)
             else:
-                still.append((name, fut))
+                still.append((name, since, fut))
         self._name_waiters = still
 
-    async def wait_heard(self, name: str, timeout: float = 5.0) -> float:
-        """Wait for the first frame where signature ``name`` is present; returns its time."""
-        hit = next((h for h in self.heard if name in h.analysis.present), None)
+    async def wait_heard(self, name: str, timeout: float = 5.0, since: float = 0.0) -> float:
+        """Wait for the first frame (at or after loop time ``since``) where signature ``name``
+        is present; returns its time."""
+        hit = next((h for h in self.heard if h.t >= since and name in h.analysis.present), None)
         if hit is not None:
             return hit.t
         fut: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-        self._name_waiters.append((name, fut))
+        self._name_waiters.append((name, since, fut))
         try:
             return await asyncio.wait_for(fut, timeout)
         except TimeoutError:
@@ -203,4 +245,6 @@ class Call:
         return np.concatenate(self._recording)
 
     def __repr__(self) -> str:
-        return f"<Call {self.topic.value} {self.sip_call_id} {self.state.value}>"
+        hold = " held" if self.local_held else ""
+        hold += " remote-held" if self.remote_held else ""
+        return f"<Call {self.topic.value} {self.sip_call_id} {self.state.value}{hold}>"

@@ -13,6 +13,7 @@ import ssl
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
+from xctest.audio.moh import MOH_SIGNATURE
 from xctest.audio.signature import Signature, SignatureSource, signature_for
 from xctest.cti.client import CtiClient
 from xctest.cti.messages import Hangup, LineConfig, PhoneEvent, WebRTCCmd, WebRTCCommand
@@ -23,15 +24,20 @@ from xctest.errors import (
     RegistrationFailed,
     XctestError,
 )
-from xctest.media import Peer, PeerConfig, SignalTrack
+from xctest.media import MixSource, Peer, PeerConfig, SignalTrack
 from xctest.phone.call import Call, CallState
+from xctest.phone.conference import DeviceConference
+from xctest.phone.context import PhoneContext
+from xctest.phone.dtmf import Keypad
 from xctest.phone.events import Handlers, Topic, XcEvent, XcType
+from xctest.phone.hold import Holds
 from xctest.phone.ice import IceList
 from xctest.phone.identity import DEFAULT_USER_AGENT, SipIdentity, identity_from_line_config
+from xctest.phone.inbound import REASON_BYE, Inbound
 from xctest.phone.registration import DigestSender, Registration
+from xctest.phone.transfer import Transfers
 from xctest.phone.xuc_link import XucLink
 from xctest.sip.dialog import Dialog, DialogState
-from xctest.sip.events import AckReceived, CancelReceived, Event, MessageRejected, RequestReceived
 from xctest.sip.message import Request, Response, make_response
 from xctest.tasks import Background
 from xctest.timeline import Timeline
@@ -41,11 +47,6 @@ from xctest.transport.sip_channel import SipChannel, describe
 log = logging.getLogger(__name__)
 sip_log = logging.getLogger("xctest.phone.sip")  # every SIP frame, at DEBUG (set_debug)
 
-# unconfirmed (PROTOCOL.md Q22): SIPml5 description strings for Terminated.reason
-REASON_BYE = "Call terminated"
-REASON_CANCELLED = "Call cancelled"
-AUTOANSWER = "xivo-autoanswer"  # the whole Alert-Info value xc_webrtc accepts (PROTOCOL.md §5.6)
-DTMF_DURATION_MS = 120  # SIPml5's INFO body (PROTOCOL.md §5.5)
 SIP_LEVELS = {
     "debug": logging.DEBUG,
     "info": logging.INFO,
@@ -73,7 +74,8 @@ class Phone:
     Either logged in through XUC (``cti``: then ``init``/``init_by_line_config`` derive the
     SIP identity from the LineConfig, as xc_webrtc does) or given a SIP ``identity`` directly.
     ``name`` labels the party in logs; ``signature`` is what its microphone plays;
-    ``listen_for`` are the signatures its calls look for in received audio.
+    ``listen_for`` are the signatures its calls look for in received audio (music on hold is
+    always added).
     """
 
     def __init__(
@@ -93,7 +95,9 @@ class Phone:
         self.cti = cti
         self.name = name or (identity.impi if identity else cti.name if cti else "phone")
         self.signature = signature or signature_for(0, self.name)
-        self.listen_for = tuple(listen_for) or (self.signature,)
+        wanted = tuple(listen_for) or (self.signature,)
+        has_moh = any(s.name == MOH_SIGNATURE.name for s in wanted)
+        self.listen_for = wanted if has_moh else (*wanted, MOH_SIGNATURE)
         self.peer_config = peer_config or PeerConfig()
         self.ssl_context = ssl_context
         self.user_agent = user_agent
@@ -109,6 +113,28 @@ class Phone:
         )
         self.ice = IceList()
         self.xuc = XucLink(cti, self.ice, self.timeline, self._spawn) if cti is not None else None
+        ctx = PhoneContext(
+            self.name,
+            self.calls,
+            self._need_channel,
+            lambda: self.identity,
+            self._publish,
+            self._spawn,
+            self.timeline,
+        )
+        self.holds = Holds(ctx)
+        self.keypad = Keypad(ctx)
+        self.device_conference = DeviceConference(self.name, self.holds)
+        self.transfers = Transfers(self.name, self.holds, lambda: self.xuc)
+        self._inbound = Inbound(
+            ctx,
+            self.holds,
+            self.keypad,
+            self._new_media,
+            self.listen_for,
+            self.answer,
+            self._terminate,
+        )
         self._log_events = False
 
     @property
@@ -257,6 +283,8 @@ class Phone:
         """XUC's remote control of the line (PROTOCOL.md §3.8)."""
         if msg.command == WebRTCCommand.ANSWER:
             self._spawn(self.answer(msg.sip_call_id))
+        elif msg.command == WebRTCCommand.HOLD:
+            self._spawn(self.hold(msg.sip_call_id))
         elif msg.command == WebRTCCommand.SEND_DTMF and msg.key:
             self._spawn(self.dtmf(msg.key))
         elif msg.command == WebRTCCommand.TOGGLE_MICROPHONE:
@@ -288,7 +316,9 @@ class Phone:
             self.status = StackStatus.STOPPED
             self._publish(Topic.GENERAL, XcType.FAILED, {"reason": str(exc)})
             raise
-        self._channel = SipChannel(ws, self._on_sip_event, name=self.name, observer=self._observe)
+        self._channel = SipChannel(
+            ws, self._inbound.on_event, name=self.name, observer=self._observe
+        )
         self._spawn(self._serve(self._channel))
         self.status = StackStatus.STARTED
         self._publish(Topic.GENERAL, XcType.STARTED)
@@ -309,14 +339,15 @@ class Phone:
         """Place a call (outgoing Establishing now; Ringing/Connected/Terminated follow)."""
         channel = self._need_channel()
         call_id = secrets.token_hex(12)
-        track = self._new_track()
-        peer = Peer(self._peer_config(), track, name=f"{self.name}-out")
+        peer, mix = self._new_media("out")
         self._publish(Topic.OUTGOING, XcType.ESTABLISHING)
         offer = await peer.make_offer()
         tag = secrets.token_hex(6)
         draft = self.identity.invite_request(destination, call_id, tag, offer)
-        call = Call(call_id, Topic.OUTGOING, draft, peer, self.listen_for, destination)
+        call = Call(call_id, Topic.OUTGOING, draft, peer, self.listen_for, destination, mix)
         call.local_tag = tag
+        call.local_sdp = offer
+        call.on_digit = self.keypad.record
         self.calls[call_id] = call
         self._spawn(self._outgoing(channel, call, offer))
         return call
@@ -363,10 +394,16 @@ class Phone:
         self._publish(Topic.INCOMING, XcType.REMOTE_MEDIA_ADDED)
 
     async def answer(self, sip_call_id: str | None = None) -> Call:
-        """Answer the ringing call (or the one with ``sip_call_id``)."""
+        """Answer the ringing call (or the one with ``sip_call_id``), after holding the
+        connected calls as xc_webrtc does."""
         call = self._find(sip_call_id, CallState.SETUP)
         channel = self._need_channel()
+        try:
+            await self.holds.hold_others(call)
+        except XctestError as exc:
+            log.warning("%s: answering without holding the other call: %s", self.name, exc)
         answer_sdp = await call.peer.accept_offer(call.invite.text)
+        call.local_sdp = answer_sdp
         ok = make_response(
             call.invite,
             200,
@@ -409,25 +446,40 @@ class Phone:
             # the INVITE's final response (487) then ends the call in _outgoing
             await channel.send_request(channel.agent.make_cancel(call.invite))
 
-    async def dtmf(self, key: str) -> bool:
+    async def dtmf(self, key: str, inband: bool = False) -> bool:
         """Send one DTMF digit as SIP INFO ``application/dtmf-relay`` on every connected call,
-        as SIPml5 does (PROTOCOL.md §5.5).  False when ``key`` is not one character or no call
-        is connected."""
-        live = [c for c in self.calls.values() if c.state is CallState.CONNECTED and c.dialog]
-        if len(key) != 1 or not live:
-            return False
-        channel = self._need_channel()
-        body = f"Signal={key}\r\nDuration={DTMF_DURATION_MS}\r\n".encode()
-        for call in live:
-            assert call.dialog is not None
-            info = call.dialog.create_request(
-                "INFO",
-                via=self.identity.via(),
-                body=body,
-                content_type="application/dtmf-relay",
-            )
-            self._spawn(channel.request(info))
-        return True
+        as SIPml5 does (PROTOCOL.md §5.5); ``inband`` also plays its Q.23 tones in place of
+        the microphone.  False when ``key`` is not one character or no call is connected."""
+        return await self.keypad.send(key, inband)
+
+    async def hold(self, sip_call_id: str | None = None) -> bool:
+        """xc_webrtc ``hold``: toggle hold/resume by re-INVITE (Hold/Resume events).  Resuming
+        holds the other connected call first; without an id: the only call, or every call in
+        device conference.  ``PhoneStateError`` with several calls and no id; ``CallFailed``
+        when the PBX refuses.  Returns whether the call is now held."""
+        return await self.holds.toggle(sip_call_id, conference=self.device_conference.active)
+
+    async def conference(self) -> None:
+        """xc_webrtc ``conference``: resume every call and mix them here (each call's far end
+        hears this phone's microphone and the other call)."""
+        await self.device_conference.start()
+
+    async def attended_transfer(self, destination: str) -> None:
+        """Hold the call, then CTI ``attendedTransfer``; the consultation call rings here with
+        auto-answer.  Refused (``PhoneStateError``) when two calls exist or without CTI."""
+        await self.transfers.attended(destination)
+
+    async def complete_transfer(self) -> None:
+        """CTI ``completeTransfer``."""
+        await self.transfers.complete()
+
+    async def cancel_transfer(self) -> None:
+        """CTI ``cancelTransfer``."""
+        await self.transfers.cancel()
+
+    async def direct_transfer(self, destination: str) -> None:
+        """CTI ``directTransfer`` (blind transfer)."""
+        await self.transfers.direct(destination)
 
     def toggle_microphone(self, sip_call_id: str | None = None) -> bool:
         """Flip the microphone of a call (no signalling); returns True when now muted."""
@@ -456,69 +508,6 @@ class Phone:
             await call.peer.aclose()
         await self._background.aclose()
 
-    # --- incoming SIP ------------------------------------------------------------------------
-
-    def _on_sip_event(self, event: Event) -> None:
-        if isinstance(event, RequestReceived):
-            self._spawn(self._on_request(event.request))
-        elif isinstance(event, CancelReceived):
-            self._spawn(self._on_cancel(event.invite))
-        elif isinstance(event, AckReceived):
-            pass
-        elif isinstance(event, MessageRejected):
-            self.timeline.add("sip", "rejected", error=event.error)
-
-    async def _on_request(self, req: Request) -> None:
-        channel = self._need_channel()
-        call = self.calls.get(req.call_id)
-        if req.method == "INVITE" and call is None and req.to.tag is None:
-            await self._incoming(channel, req)
-        elif req.method == "OPTIONS":
-            await channel.send_response(
-                make_response(
-                    req, 200, headers=[("Allow", "INVITE, ACK, BYE, CANCEL, INFO, OPTIONS")]
-                )
-            )
-        elif call is None:
-            await channel.send_response(make_response(req, 481))
-        elif req.method == "BYE":
-            await channel.send_response(make_response(req, 200))
-            self._terminate(call, REASON_BYE)
-        elif req.method == "INFO":
-            await channel.send_response(make_response(req, 200))
-        else:
-            await channel.send_response(make_response(req, 488 if req.method == "INVITE" else 501))
-
-    async def _incoming(self, channel: SipChannel, req: Request) -> None:
-        # Direction rule (PROTOCOL.md §4.3): "outgoing" when the From display name is ours.
-        own = self.identity.display_name
-        topic = Topic.OUTGOING if own and req.from_.display_name == own else Topic.INCOMING
-        peer = Peer(self._peer_config(), self._new_track(), name=f"{self.name}-in")
-        caller = req.from_.uri.user or ""
-        call = Call(req.call_id, topic, req, peer, self.listen_for, caller)
-        call.local_tag = secrets.token_hex(6)
-        self.calls[req.call_id] = call
-        # SIPml5 answers 180 at once (PROTOCOL.md §3.5 incoming #2)
-        await channel.send_response(
-            make_response(
-                req, 180, to_tag=call.local_tag, headers=[("Contact", str(self.identity.contact()))]
-            )
-        )
-        self._publish(Topic.INCOMING, XcType.SETUP, {"caller": caller})
-        if AUTOANSWER in req.headers.get_all("Alert-Info"):
-            # PROTOCOL.md §3.5 incoming #4: answered at once; the event's type is undefined (Q20)
-            self._publish(Topic.INCOMING, None)
-            await self.answer(req.call_id)
-
-    async def _on_cancel(self, invite: Request) -> None:
-        call = self.calls.get(invite.call_id)
-        if call is None or call.state is not CallState.SETUP:
-            return
-        channel = self._need_channel()
-        await channel.send_response(make_response(invite, 487, to_tag=call.local_tag))
-        call.final_status = 487
-        self._terminate(call, REASON_CANCELLED)
-
     # --- helpers -----------------------------------------------------------------------------
 
     async def _bye(self, call: Call, reason: str) -> None:
@@ -539,6 +528,7 @@ class Phone:
         call.set_state(CallState.TERMINATED)
         if call.dialog is not None:
             call.dialog.terminate()
+        self.device_conference.on_terminated(call)
         self._publish(call.topic, XcType.TERMINATED, {"reason": reason}, call.sip_call_id)
         self._spawn(call.peer.aclose())
 
@@ -569,8 +559,10 @@ class Phone:
             raise PhoneStateError(f"{self.name}: no XUC session (create the phone with cti=)")
         return self.xuc
 
-    def _new_track(self) -> SignalTrack:
-        return SignalTrack(SignatureSource(self.signature).read)
+    def _new_media(self, direction: str) -> tuple[Peer, MixSource]:
+        mix = MixSource(SignatureSource(self.signature).read)
+        peer = Peer(self._peer_config(), SignalTrack(mix), name=f"{self.name}-{direction}")
+        return peer, mix
 
     def _need_channel(self) -> SipChannel:
         if self._channel is None or self._channel.closed.is_set():

@@ -44,7 +44,8 @@ class Channel:
 
 @dataclass(frozen=True)
 class ChannelEvent:
-    """AMI-like event: ``name`` is Newchannel, Newstate, Hold, Unhold or Hangup; ``channel`` is
+    """AMI-like event: ``name`` is Newchannel, Newstate, Hold, Unhold, NewConnectedLine or
+    Hangup; ``channel`` is
     a snapshot taken when it happened (like the fields of an AMI event)."""
 
     name: str
@@ -84,6 +85,12 @@ class ChannelBus:
         if chan.on_hold is not held:
             chan.on_hold = held
             self._publish(ChannelEvent("Hold" if held else "Unhold", chan))
+
+    def set_connected(self, chan: Channel, number: str, name: str) -> None:
+        """The other party changed (a transfer): ``NewConnectedLine``."""
+        if (chan.other_number, chan.other_name) != (number, name):
+            chan.other_number, chan.other_name = number, name
+            self._publish(ChannelEvent("NewConnectedLine", chan))
 
     def hangup(self, chan: Channel, cause: int = 16) -> None:
         if self.channels.pop(chan.unique_id, None) is not None:

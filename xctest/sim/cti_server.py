@@ -12,6 +12,8 @@ import hashlib
 import hmac
 import logging
 import time
+from collections.abc import Coroutine
+from typing import Any
 
 from xctest.cti import messages as m
 from xctest.errors import ConnectionClosed, CtiProtocolError
@@ -21,6 +23,7 @@ from xctest.sim.lab import Lab, User
 from xctest.sim.legs import Leg
 from xctest.sim.pbx import Pbx
 from xctest.sim.phone_events import phone_events
+from xctest.sim.transfer import TransferRefused, Transfers
 from xctest.sim.xuc_rest import XucRest
 from xctest.tasks import Background
 from xctest.transport.server import ServerWs
@@ -68,6 +71,7 @@ class CtiServer:
         self.sessions: dict[str, list[CtiSession]] = {}
         self.current: dict[str, dict[str, m.PhoneEvent]] = {}  # login -> uniqueId -> last event
         self._background = Background("cti-server", log)
+        self.transfers = Transfers(pbx)
         bus.listeners.append(self._on_channel_event)
 
     # --- connections -----------------------------------------------------------------------
@@ -138,11 +142,33 @@ class CtiServer:
         elif isinstance(cmd, m.SetData):
             for leg in self.pbx.legs_of(user.login):
                 leg.channel.variables.update(attached_data(cmd.variables))
+        elif isinstance(cmd, m.AttendedTransfer):
+            try:
+                self.transfers.attended(user, cmd.destination)
+            except TransferRefused as exc:
+                raise _Refused(m.ERR_NOT_ALLOWED, f"attendedTransfer: {exc}") from exc
+        elif isinstance(cmd, m.CompleteTransfer):
+            self._run(session, "completeTransfer", self.transfers.complete(user))
+        elif isinstance(cmd, m.CancelTransfer):
+            self._run(session, "cancelTransfer", self.transfers.cancel(user))
+        elif isinstance(cmd, m.DirectTransfer):
+            self._run(session, "directTransfer", self.transfers.direct(user, cmd.destination))
         elif isinstance(cmd, m.UnknownCommand):
             raise _Refused(m.ERR_UNKNOWN_COMMAND, f"unknown command {cmd.command!r}")
         else:
             name = getattr(cmd, "COMMAND", type(cmd).__name__)
             raise _Refused(m.ERR_NOT_ALLOWED, f"{name}: not supported by the simulator yet")
+
+    def _run(self, session: CtiSession, name: str, job: Coroutine[Any, Any, None]) -> None:
+        """Run a command's work in the background; a refusal comes back as an Error."""
+
+        async def guarded() -> None:
+            try:
+                await job
+            except TransferRefused as exc:
+                session.post(m.CtiError(m.ERR_NOT_ALLOWED, f"{name}: {exc}"))
+
+        self._background.spawn(guarded(), f"{name} {session.user.login}")
 
     def _leg(self, user: User, unique_id: str | None) -> Leg:
         """The user's leg with that uniqueId, or the user's only/latest one when none given."""

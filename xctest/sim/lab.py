@@ -63,6 +63,15 @@ class Lab(BaseModel):
     context: str = Field(default="default", description="dial plan context of the users")
     token_ttl: int = Field(default=3600, ge=1, description="XUC token lifetime, seconds")
     ice: IceSettings = Field(default_factory=IceSettings, description="IceConfig contents")
+    moh_level_dbfs: float = Field(
+        default=-18.0, le=0.0, description="level of the music on hold played to held parties"
+    )
+    dtmf_inband: bool = Field(
+        default=True, description="also play relayed SIP INFO digits in-band to the other party"
+    )
+    no_answer_timeout: float = Field(
+        default=30.0, gt=0.0, description="seconds a callee may ring before the caller gets 480"
+    )
     users: tuple[User, ...] = Field(min_length=1)
 
     @model_validator(mode="after")

@@ -12,7 +12,11 @@ import enum
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from xctest.media import Peer
+import numpy as np
+from numpy.typing import NDArray
+
+from xctest.audio.signature import SignatureSource
+from xctest.media import AudioSink, Peer
 from xctest.media.pipe import AudioPipe
 from xctest.sim.channels import Channel
 from xctest.sip.dialog import Dialog
@@ -35,15 +39,54 @@ class Leg:
     peer: Peer
     invite: Request
     local_tag: str
-    inbox: AudioPipe = field(default_factory=AudioPipe)  # what this leg's phone will hear
+    # what this leg's phone will hear; a little prebuffer absorbs receive jitter
+    inbox: AudioPipe = field(default_factory=lambda: AudioPipe(prebuffer=0.03))
     dialog: Dialog | None = None
     answered: bool = False
     ended: bool = False
     acked: asyncio.Event = field(default_factory=asyncio.Event)
+    local_sdp: str = ""  # the SDP the simulator last sent on this leg (offer or answer)
+    held: bool = False  # the phone put this leg on hold (sendonly/inactive offer)
+    feed: Leg | None = None  # where this leg's received audio goes (the bridged leg)
+    moh: SignatureSource | None = None  # music on hold played instead of the bridge
+    _overlay: NDArray[np.float32] = field(default_factory=lambda: np.zeros(0, np.float32))
 
     @property
     def call_id(self) -> str:
         return self.invite.call_id
+
+    def play(self, n: int) -> NDArray[np.float32]:
+        """The next ``n`` samples towards this leg's phone: music on hold or the bridged
+        audio; an overlay (in-band DTMF) still queued replaces it, as a PBX's tone generator
+        ducks the bridge (a digit mixed over speech would fail a receiver's energy rule)."""
+        base = self.moh.read(n) if self.moh is not None else self.inbox.read(n)
+        if not self._overlay.size:
+            return base
+        k = min(n, self._overlay.size)
+        out = base.copy()
+        out[:k] = self._overlay[:k]
+        self._overlay = self._overlay[k:]
+        return out
+
+    def overlay(self, samples: NDArray[np.float32]) -> None:
+        """Queue ``samples`` to be played to this leg's phone instead of the bridge."""
+        self._overlay = np.concatenate((self._overlay, samples.astype(np.float32)))
+
+    def received(self, samples: NDArray[np.float32]) -> None:
+        """Audio from this leg's phone: forwarded to the bridged leg, if any."""
+        if self.feed is not None:
+            self.feed.inbox.write(samples)
+
+    def listen(self) -> None:
+        """Route this leg's received audio through ``received`` (once the track exists)."""
+
+        def attach(sink: AudioSink) -> None:
+            sink.listeners.append(self.received)
+
+        if self.peer.sink is not None:
+            attach(self.peer.sink)
+        else:
+            self.peer.on_remote_track = attach
 
     def __repr__(self) -> str:
         return f"<Leg {self.role.value} {self.channel.user_login} call_id={self.call_id}>"

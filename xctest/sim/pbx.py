@@ -17,6 +17,7 @@ from xctest.sim.channels import ChannelBus, ChannelState
 from xctest.sim.dialplan import call_variables
 from xctest.sim.lab import Lab, User
 from xctest.sim.legs import Bridge, Leg, LegRole
+from xctest.sim.midcall import MidCall
 from xctest.sim.phone_events import ORIGINATED
 from xctest.sim.registrar import Registrar
 from xctest.sim.sip_server import SipConnection
@@ -44,6 +45,7 @@ class Pbx(Switch):
         self.config = config
         self.registrar: Registrar[SipConnection] = Registrar()
         self.auth = DigestGuard(lab)
+        self.midcall = MidCall(self)
 
     # --- entry points from the SIP connections -----------------------------------------------
 
@@ -70,7 +72,7 @@ class Pbx(Switch):
         if leg is None or leg.answered:
             return
         await self._end_leg(leg, 487, cause=16)
-        bridge = self._bridge_of(leg)
+        bridge = self.bridge_of(leg)
         if bridge is not None:
             await self._end_bridge(bridge, by=leg, cause=16)
 
@@ -78,7 +80,7 @@ class Pbx(Switch):
         self.registrar.drop_flow(conn)
         for leg in [lg for lg in self.legs.values() if lg.conn is conn]:
             leg.ended = True
-            bridge = self._bridge_of(leg)
+            bridge = self.bridge_of(leg)
             self.spawn(self._teardown(leg, bridge), f"teardown {leg.call_id}")
 
     async def _teardown(self, leg: Leg, bridge: Bridge | None) -> None:
@@ -118,6 +120,7 @@ class Pbx(Switch):
             return
         caller = self.lab.user_by_line(verdict.line)
         assert caller is not None  # the guard only accepts lab lines
+        await conn.respond(req, 100)  # Asterisk says Trying before the dial plan runs
         target = req.uri.user or ""
         callee = self.lab.user_by_number(target)
         if callee is None:
@@ -130,13 +133,13 @@ class Pbx(Switch):
         if len(self.bus.channels_of(callee.login)) >= callee.simultaneous_calls:
             await conn.respond(req, 486, headers=[("Reason", 'Q.850;cause=17;text="Busy"')])
             return
-        await conn.respond(req, 100)
         variables = call_variables(self.lab, caller, target, callee)
         a = self._new_leg(
             conn, LegRole.INBOUND, req, caller, callee.number, callee.display_name, None, variables
         )
         try:
             answer_sdp = await a.peer.accept_offer(req.text)
+            a.local_sdp = answer_sdp
         except MediaError as exc:
             await self._end_leg(a, 488, cause=58, reason=str(exc))
             return
@@ -199,9 +202,9 @@ class Pbx(Switch):
             await self._release(u, 21 if final is not None else 18)
             return
         self.bus.set_state(u.channel, ChannelState.RING)
-        await self._dial_from(u, destination, callee)
+        await self.dial_from(u, destination, callee)
 
-    async def _dial_from(self, u: Leg, destination: str, callee: User | None) -> None:
+    async def dial_from(self, u: Leg, destination: str, callee: User | None) -> None:
         """Second half of an originate: ``u`` is answered; ring the destination."""
         cause = 0
         binding = None
@@ -243,16 +246,17 @@ class Pbx(Switch):
         if req.method == "BYE":
             await leg.conn.respond(req, 200)
             leg.ended = True
-            bridge = self._bridge_of(leg)
+            bridge = self.bridge_of(leg)
             if bridge is not None:
                 await self._end_bridge(bridge, by=leg, cause=16)
             else:
                 await self._release(leg, 16)
-        elif req.method in ("INFO", "OPTIONS", "UPDATE"):
+        elif req.method == "INFO":
+            await self.midcall.info(leg, req)
+        elif req.method in ("OPTIONS", "UPDATE"):
             await leg.conn.respond(req, 200)
         elif req.method == "INVITE":
-            # re-INVITE: answered with the current local SDP (hold is a later feature)
-            await leg.conn.respond(req, 488, "Re-INVITE not supported yet")
+            await self.midcall.reinvite(leg, req)
         else:
             await leg.conn.respond(req, 501)
 

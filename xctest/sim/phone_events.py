@@ -19,9 +19,10 @@ def phone_events(event: ChannelEvent) -> list[PhoneEvent]:
     """The PhoneEvents XUC sends to the channel's user for one channel event.
 
     Mapping (unconfirmed (PROTOCOL.md Q3, Q4): placement inferred from channel states):
-    Newstate Ring → EventDialing, Newstate Ringing → EventRinging, Newstate Up and Unhold →
-    EventEstablished, Hold → EventOnHold, Hangup → EventReleased, preceded by the failure event
-    (unconfirmed name, Q2) when a CTI-originated dial never got answered.
+    Newstate Ring → EventDialing, Newstate Ringing → EventRinging, Newstate Up, Unhold and a
+    new connected party while up → EventEstablished, Hold → EventOnHold, Hangup →
+    EventReleased, preceded by the failure event (unconfirmed name, Q2) when a CTI-originated
+    dial never got answered.
     """
     chan = event.channel
     kind: PhoneEventType | None = None
@@ -35,6 +36,8 @@ def phone_events(event: ChannelEvent) -> list[PhoneEvent]:
         kind = PhoneEventType.ON_HOLD
     elif event.name == "Unhold":
         kind = PhoneEventType.ESTABLISHED
+    elif event.name == "NewConnectedLine" and chan.state is ChannelState.UP and not chan.on_hold:
+        kind = PhoneEventType.ESTABLISHED  # unconfirmed (PROTOCOL.md Q3): after a transfer
     elif event.name == "Hangup":
         out = []
         if ORIGINATED in chan.variables and not chan.was_up and event.cause in FAILURE_CAUSES:

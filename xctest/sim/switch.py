@@ -12,8 +12,10 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from xctest.audio.moh import moh_source
+from xctest.audio.signature import SignatureSource
 from xctest.errors import MediaError, XctestError
-from xctest.media import AudioSink, Peer, PeerConfig, SignalTrack
+from xctest.media import Peer, PeerConfig, SignalTrack
 from xctest.sim.channels import ChannelBus, ChannelState
 from xctest.sim.lab import Lab, User
 from xctest.sim.legs import Bridge, Leg, LegRole
@@ -72,7 +74,8 @@ class Switch:
             invite=invite,
             local_tag=conn.agent.new_tag(),
         )
-        leg_track.source = leg.inbox.read
+        leg_track.source = leg.play
+        leg.listen()
         self.legs[invite.call_id] = leg
         return leg
 
@@ -123,6 +126,7 @@ class Switch:
         )
         b.local_tag = tag
         offer = await b.peer.make_offer()
+        b.local_sdp = offer
         invite = draft.with_body(offer.encode(), "application/sdp")
         b.invite = invite
         return invite, b
@@ -141,16 +145,31 @@ class Switch:
                 if not a.answered:
                     self.spawn(a.conn.respond(a.invite, 180, to_tag=a.local_tag), "relay 180")
 
-        final = await self._invite_leg(b, invite, provisional)
+        timed_out = False
+
+        def no_answer() -> None:
+            nonlocal timed_out
+            if not b.answered and not b.ended:
+                timed_out = True
+                self.spawn(self._cancel(b), f"no answer {b.call_id}")
+
+        timer = asyncio.get_running_loop().call_later(self.lab.no_answer_timeout, no_answer)
+        try:
+            final = await self._invite_leg(b, invite, provisional)
+        finally:
+            timer.cancel()
         if final is None:
             if not bridge.ended:
                 await self._end_bridge(bridge, by=b, cause=18, status=408)
             return
         if not final.is_success:
-            cause = {486: 17, 404: 1, 480: 18, 603: 21, 487: 16}.get(final.status, 21)
+            status, reason = final.status, final.reason
+            cause = {486: 17, 404: 1, 480: 18, 603: 21, 487: 16}.get(status, 21)
+            if timed_out:  # Q.850 19: no answer; the caller gets 480
+                status, reason, cause = 480, "No Answer", 19
             await self._release(b, cause)
             if not a.ended and not a.answered:
-                await self._end_leg(a, final.status, cause=cause, reason=final.reason)
+                await self._end_leg(a, status, cause=cause, reason=reason)
             elif not a.ended:
                 await self._bye(a)
                 await self._release(a, cause)
@@ -171,7 +190,7 @@ class Switch:
             await a.conn.channel.send_response(ok)
             a.dialog = Dialog.from_uas(a.invite, a.local_tag, DialogState.CONFIRMED)
             a.answered = True
-        self._connect_media(bridge)
+        self.connect_media(bridge)
         bridge.established = True
         self.bus.set_state(b.channel, ChannelState.UP)
         self.bus.set_state(a.channel, ChannelState.UP)
@@ -212,15 +231,19 @@ class Switch:
 
     async def hangup(self, leg: Leg, cause: int = 16) -> None:
         """Hang up one user's leg as Asterisk does on a CTI ``hangup``: BYE when answered,
-        CANCEL while ringing the phone, and a final error response while the phone's own
-        INVITE is unanswered (487: unconfirmed (PROTOCOL.md Q18)); the other side follows."""
+        CANCEL while ringing the phone (a rejection: the caller gets 603, cause 21), and a
+        final error response while the phone's own INVITE is unanswered (487); unconfirmed
+        (PROTOCOL.md Q18).  The other side follows."""
         if leg.ended:
             return
-        bridge = self._bridge_of(leg)
+        bridge = self.bridge_of(leg)
         if leg.answered:
             await self._bye(leg)
         elif leg.role is LegRole.OUTBOUND:
             await self._cancel(leg)
+            if bridge is not None:
+                await self._end_bridge(bridge, by=leg, cause=21, status=603)
+                return
         else:
             await self._end_leg(leg, 487, cause=cause)
         if bridge is not None:
@@ -231,21 +254,21 @@ class Switch:
     def _now(self) -> float:
         return asyncio.get_running_loop().time()
 
-    def _connect_media(self, bridge: Bridge) -> None:
-        for src, dst in ((bridge.a, bridge.b), (bridge.b, bridge.a)):
-            self._route(src, dst)
+    def connect_media(self, bridge: Bridge) -> None:
+        """Two-way audio between the bridge's legs, unless one of them holds the other."""
+        a, b = bridge.a, bridge.b
+        held = a.held or b.held
+        for leg, other in ((a, b), (b, a)):
+            leg.feed = None if held else other
+            # the party put on hold hears music; the one who holds hears nothing
+            leg.moh = self._moh() if other.held and not leg.held else None
+            if held:
+                leg.inbox.clear()
 
-    @staticmethod
-    def _route(src: Leg, dst: Leg) -> None:
-        def attach(sink: AudioSink) -> None:
-            sink.listeners.append(dst.inbox.write)
+    def _moh(self) -> SignatureSource:
+        return moh_source(level_dbfs=self.lab.moh_level_dbfs)
 
-        if src.peer.sink is not None:
-            attach(src.peer.sink)
-        else:
-            src.peer.on_remote_track = attach
-
-    def _bridge_of(self, leg: Leg) -> Bridge | None:
+    def bridge_of(self, leg: Leg) -> Bridge | None:
         return next((b for b in self.bridges if leg in (b.a, b.b) and not b.ended), None)
 
     def _forget(self, leg: Leg) -> None:
@@ -298,6 +321,11 @@ class Switch:
         except XctestError as exc:
             log.info("CANCEL on %s: %s", leg.call_id, exc)
         # the INVITE's 487 is handled by _outbound, which releases the leg
+
+    async def release_with_bye(self, leg: Leg, cause: int = 16) -> None:
+        """End an answered leg from the PBX side (BYE) and release its channel."""
+        await self._bye(leg)
+        await self._release(leg, cause)
 
     async def _release(self, leg: Leg, cause: int) -> None:
         leg.ended = True

@@ -29,6 +29,7 @@ from xctest.audio.signature import (
     render,
     signature_for,
 )
+from xctest.audio.speech import music_like, speech_like
 
 RATE = 48000
 FRAME = 960
@@ -91,48 +92,6 @@ def opus_round_trip(x: np.ndarray, bit_rate: int = 32000) -> np.ndarray:
     for packet in packets:
         out += [f.to_ndarray().reshape(-1) for f in dec.decode(packet)]
     return from_int16(np.concatenate(out))
-
-
-def speech_like(seconds: float, level_dbfs: float = -16.0) -> np.ndarray:
-    """Harmonics of a 120-220 Hz gliding fundamental through moving formants, syllable-gated."""
-    t = np.arange(round(seconds * RATE)) / RATE
-    f0 = 170 + 45 * np.sin(2 * np.pi * 0.7 * t) + 5 * np.sin(2 * np.pi * 3.1 * t)
-    phase = 2 * np.pi * np.cumsum(f0) / RATE
-    formants = [  # centre (moving), bandwidth, gain
-        (650 + 200 * np.sin(2 * np.pi * 1.3 * t), 120, 1.0),
-        (1500 + 500 * np.sin(2 * np.pi * 0.9 * t), 180, 0.5),
-        (2600 + 200 * np.sin(2 * np.pi * 0.5 * t), 250, 0.25),
-    ]
-    out = np.zeros_like(t)
-    for k in range(1, 34):
-        fk = k * f0
-        envelope = 0.02 + sum(g * np.exp(-0.5 * ((fk - c) / bw) ** 2) for c, bw, g in formants)
-        out += envelope / math.sqrt(k) * np.sin(k * phase)
-    out *= 0.6 + 0.4 * np.sin(2 * np.pi * 4 * t)  # syllables
-    return (out / np.sqrt(np.mean(out**2)) * 10 ** (level_dbfs / 20)).astype(np.float32)
-
-
-def music_like(seconds: float, level_dbfs: float = -16.0) -> np.ndarray:
-    """Equal-tempered chords (C, Am, F, G in octaves 4-6) with six decaying partials each."""
-    chords = [
-        [60, 64, 67, 72, 84],
-        [57, 60, 64, 69, 81],
-        [53, 57, 60, 65, 77],
-        [55, 59, 62, 67, 79],
-    ]
-    step = round(0.25 * RATE)
-    parts = []
-    for i in range(round(seconds * RATE) // step):
-        t = np.arange(step) / RATE
-        chord = np.zeros(step)
-        for note in chords[i % len(chords)]:
-            f = 440 * 2 ** ((note - 69) / 12)
-            for h in range(1, 7):
-                if h * f < RATE / 2:
-                    chord += np.sin(2 * np.pi * h * f * t) / h**1.5
-        parts.append(chord * np.exp(-t * 3))  # plucked decay
-    out = np.concatenate(parts)
-    return (out / np.sqrt(np.mean(out**2)) * 10 ** (level_dbfs / 20)).astype(np.float32)
 
 
 def analyse(x: np.ndarray, signatures=PARTIES, **kwargs) -> list[FrameAnalysis]:
@@ -292,7 +251,7 @@ def test_below_min_level_is_absent():
         ("noise after G.711", lambda: mulaw_round_trip(white_noise(4.0, level_dbfs=-20.0))),
         ("chirp 300-3400 Hz", lambda: sine_sweep(2.0)),
         ("speech-like", lambda: speech_like(2.0)),
-        ("speech-like after G.711", lambda: mulaw_round_trip(speech_like(2.0, -10.0))),
+        ("speech-like after G.711", lambda: mulaw_round_trip(speech_like(2.0, level_dbfs=-10.0))),
         ("music-like", lambda: music_like(3.0)),
     ],
 )

@@ -1,0 +1,83 @@
+"""The audio a phone sends: the microphone mix (conference inputs, in-band inserts), the jitter
+prebuffer of the conference pipes, and the hold/mute flags of the outgoing track."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from xctest.media import AudioPipe, MixSource, SignalTrack
+
+
+def ramp(start: float = 0.0):
+    """A microphone whose n-th sample is start + n / 1000 (so gaps and order show)."""
+    position = [0]
+
+    def read(n: int):
+        k = np.arange(position[0], position[0] + n)
+        position[0] += n
+        return (start + k / 1000.0).astype(np.float32)
+
+    return read
+
+
+def test_without_inputs_the_mix_is_the_microphone():
+    mix = MixSource(ramp())
+    assert np.allclose(mix(4), [0.0, 0.001, 0.002, 0.003])
+
+
+def test_inputs_are_added_and_clipped():
+    mix = MixSource(lambda n: np.full(n, 0.5, np.float32))
+    mix.inputs.append(lambda n: np.full(n, 0.25, np.float32))
+    assert np.allclose(mix(3), 0.75)
+    mix.inputs.append(lambda n: np.full(n, 0.5, np.float32))
+    assert np.allclose(mix(3), 1.0)
+
+
+def test_an_insert_replaces_the_microphone_then_it_comes_back_in_phase():
+    mix = MixSource(ramp())
+    mix.inputs.append(lambda n: np.full(n, 0.1, np.float32))
+    mix.insert(np.full(3, -0.5, np.float32))
+    mix.insert(np.full(2, -0.25, np.float32))
+    assert mix.inserting
+    out = mix(8)
+    assert np.allclose(out[:5], [-0.4, -0.4, -0.4, -0.15, -0.15])
+    # the microphone kept running under the insert: its sample 5 (0.005) + the input
+    assert np.allclose(out[5:], [0.105, 0.106, 0.107])
+    assert not mix.inserting
+    mix.insert(np.ones(10, np.float32))
+    mix.clear_inserts()
+    assert np.allclose(mix(1), 0.008 + 0.1)
+
+
+def test_a_prebuffered_pipe_waits_for_its_prebuffer_and_keeps_samples_on_underrun():
+    pipe = AudioPipe(max_latency=0.1, rate=1000, prebuffer=0.004)  # 4 samples
+    pipe.write(np.arange(1, 5, dtype=np.float32))
+    assert np.allclose(pipe.read(2), 0.0)  # 4 < 2 + 4 queued: still filling
+    pipe.write(np.arange(5, 7, dtype=np.float32))
+    assert np.allclose(pipe.read(2), [1, 2])
+    assert np.allclose(pipe.read(2), [3, 4])
+    assert np.allclose(pipe.read(4), 0.0)  # underrun: the 2 left are kept
+    assert pipe.underruns == 1
+    pipe.write(np.arange(7, 11, dtype=np.float32))
+    assert np.allclose(pipe.read(2), [5, 6])
+
+
+def test_a_pipe_without_prebuffer_plays_what_it_has():
+    pipe = AudioPipe(max_latency=0.005, rate=1000)
+    pipe.write(np.arange(1, 4, dtype=np.float32))
+    assert np.allclose(pipe.read(4), [1, 2, 3, 0])
+    pipe.write(np.arange(10, dtype=np.float32))
+    assert pipe.dropped == 5 and np.allclose(pipe.read(5), [5, 6, 7, 8, 9])
+
+
+async def test_hold_and_mute_each_silence_the_track():
+    track = SignalTrack(lambda n: np.full(n, 0.5, np.float32))
+    loud = (await track.recv()).to_ndarray()
+    assert np.abs(loud).max() > 0
+    for held, muted in ((True, False), (False, True), (True, True)):
+        track.held, track.muted = held, muted
+        assert not (await track.recv()).to_ndarray().any()
+    track.held = track.muted = False
+    assert (await track.recv()).to_ndarray().any()
+    assert "held=False" in repr(track)
+    track.stop()
