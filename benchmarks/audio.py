@@ -5,7 +5,7 @@ meter) and every leg count in --legs, builds `legs x samples` of realistic input
 signature on every leg plus noise, a different phase per leg), feeds it in 20 ms blocks as a
 media tick would (one feed call per block for all legs) and prints the best of --repeat runs
 as µs per frame per leg and as a share of real time for that many legs on one core.
-Detectors without a batch form are fed leg by leg.
+The single-leg signature row uses SignatureDetector (1-D input), the others the batch form.
 Run: python benchmarks/audio.py --legs 1 100 1000 --seconds 1
 """
 
@@ -22,6 +22,7 @@ import numpy.typing as npt
 from xctest.audio import SignatureDetector, render, signature_for, white_noise
 from xctest.audio.dtmf import DtmfBatchDetector, dtmf_tones
 from xctest.audio.levels import LevelMeter
+from xctest.audio.signature_batch import SignatureBatchDetector
 from xctest.audio.tones import EU_BUSY, EU_TONES, ProgressToneDetector, render_tone
 
 Block = npt.NDArray[np.float32]
@@ -52,13 +53,9 @@ def cases(seconds: float) -> list[tuple[str, int, Block, Callable[[int], Callabl
     parties = [signature_for(i) for i in range(8)]
 
     def signatures(legs: int) -> Callable[[Block], Any]:
-        detectors = [SignatureDetector(parties) for _ in range(legs)]
-
-        def feed(block: Block) -> None:
-            for detector, row in zip(detectors, block, strict=True):
-                detector.feed(row)
-
-        return feed
+        if legs == 1:
+            return SignatureDetector(parties).feed
+        return SignatureBatchDetector(parties, legs=legs).feed
 
     def dtmf(rate: int) -> Callable[[int], Callable[[Block], Any]]:
         return lambda legs: DtmfBatchDetector(legs=legs, rate=rate).feed
