@@ -89,9 +89,7 @@ class SignatureBatchDetector:
         stats = (frames * frames) @ one._stats  # (legs, 2): mean square, Hann mean square
         mean_square, frame_power = stats[:, 0].astype(np.float64), stats[:, 1]
         with np.errstate(divide="ignore"):
-            rms = np.where(
-                mean_square > _POWER_FLOOR, 10.0 * np.log10(mean_square), SILENCE_DBFS
-            )
+            rms = np.where(mean_square > _POWER_FLOOR, 10.0 * np.log10(mean_square), SILENCE_DBFS)
         power = tone_power(frames @ one._basis)  # (legs, 3k)
         k = one._n_tones
         centre, below, above = power[:, :k], power[:, k : 2 * k], power[:, 2 * k :]
