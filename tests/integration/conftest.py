@@ -13,18 +13,43 @@ from xctest.cti.client import CtiClient
 from xctest.cti.messages import LoggedOn
 from xctest.phone import Phone, SipIdentity
 from xctest.sim import SimConfig, Simulator, default_lab
+from xctest.sim.lab import Lab
 
 PhoneFactory = Callable[..., Awaitable[Phone]]
 
 
+SimFactory = Callable[..., Awaitable[Simulator]]
+
+
 @pytest.fixture
-async def sim() -> AsyncIterator[Simulator]:
-    simulator = Simulator(default_lab(), SimConfig(sip_port=0, http_port=0))
-    await simulator.start()
+async def make_sim() -> AsyncIterator[SimFactory]:
+    """Simulators on ephemeral loopback ports (``tls=True`` adds the HTTPS/WSS port), each
+    stopped when the test ends."""
+    started: list[Simulator] = []
+
+    async def factory(lab: Lab | None = None, *, tls: bool = False) -> Simulator:
+        config = SimConfig(sip_port=0, http_port=0, tls_port=0 if tls else None)
+        simulator = Simulator(lab or default_lab(), config)
+        await simulator.start()
+        started.append(simulator)
+        return simulator
+
     try:
-        yield simulator
+        yield factory
     finally:
-        await simulator.aclose()
+        for simulator in started:
+            await simulator.aclose()
+
+
+@pytest.fixture
+async def sim(make_sim: SimFactory) -> Simulator:
+    return await make_sim()
+
+
+@pytest.fixture
+async def tls_sim(make_sim: SimFactory) -> Simulator:
+    """A simulator with its HTTPS/WSS port (self-signed certificate)."""
+    return await make_sim(tls=True)
 
 
 def identity_for(

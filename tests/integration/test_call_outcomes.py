@@ -7,7 +7,7 @@ import pytest
 from eventlog import P, Var, X, check_log
 
 from xctest.cti.messages import Hangup
-from xctest.sim import SimConfig, Simulator, default_lab
+from xctest.sim import default_lab
 
 pytestmark = pytest.mark.integration
 
@@ -15,19 +15,14 @@ STARTUP = [X("general/Started"), X("registration/Registered")]
 
 
 @pytest.fixture
-async def sim():
+async def sim(make_sim):
     """bob takes one call at a time; a callee rings for at most one second."""
     lab = default_lab()
     users = tuple(
         u.model_copy(update={"simultaneous_calls": 1}) if u.login == "bob" else u for u in lab.users
     )
     lab = lab.model_copy(update={"users": users, "no_answer_timeout": 1.0})
-    simulator = Simulator(lab, SimConfig(sip_port=0, http_port=0))
-    await simulator.start()
-    try:
-        yield simulator
-    finally:
-        await simulator.aclose()
+    return await make_sim(lab)
 
 
 def pe(who: str, kind: str) -> P:

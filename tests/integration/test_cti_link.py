@@ -12,7 +12,7 @@ import pytest
 from xctest.cti.client import CtiClient
 from xctest.cti.messages import IceConfig, LinkStatusUpdate, LoggedOn, UnknownMessage
 from xctest.cti.rest import CTI_PATH, AuthToken
-from xctest.sim import SimConfig, Simulator, default_lab
+from xctest.sim import default_lab
 from xctest.sim.lab import IceSettings, TurnSettings
 from xctest.transport.server import HttpServer, ServerWs
 
@@ -61,17 +61,12 @@ async def test_the_simulator_answers_every_ping_so_the_link_stays_up(sim):
 
 
 @pytest.fixture
-async def turn_sim():
+async def turn_sim(make_sim):
     turn = TurnSettings(urls=("turn:127.0.0.1:3478",), secret="s3cret", ttl=2)
     lab = default_lab().model_copy(
         update={"ice": IceSettings(stun_urls=("stun:127.0.0.1:3478",), turn=turn)}
     )
-    simulator = Simulator(lab, SimConfig(sip_port=0, http_port=0))
-    await simulator.start()
-    try:
-        yield simulator
-    finally:
-        await simulator.aclose()
+    return await make_sim(lab)
 
 
 async def test_ice_config_with_turn_credentials_is_renewed_every_half_ttl(turn_sim, xuc_phone):

@@ -5,7 +5,6 @@ checks the ordered events of every party and who hears whom (PROTOCOL.md §3.5, 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 from eventlog import P, Var, X, check_log
@@ -14,7 +13,7 @@ from xctest.audio.moh import MOH_NAME
 from xctest.cti.messages import Hold
 from xctest.errors import PhoneStateError, StepTimeout
 from xctest.phone import Call, CallState, Phone
-from xctest.sim import SimConfig, Simulator, default_lab
+from xctest.sim import default_lab
 from xctest.timeline import Timeline
 
 pytestmark = pytest.mark.integration
@@ -407,15 +406,10 @@ async def test_transfers_need_a_cti_session(sim, make_phone):
 
 
 @pytest.fixture
-async def no_inband_sim() -> AsyncIterator[Simulator]:
+async def no_inband_sim(make_sim):
     """A simulator that relays INFO digits without playing them in-band."""
     lab = default_lab().model_copy(update={"dtmf_inband": False})
-    simulator = Simulator(lab, SimConfig(sip_port=0, http_port=0))
-    await simulator.start()
-    try:
-        yield simulator
-    finally:
-        await simulator.aclose()
+    return await make_sim(lab)
 
 
 async def send_keys(sender: Phone, receiver: Phone, keys: str, *, inband: bool = False) -> None:

@@ -9,20 +9,9 @@ import pytest
 from xctest.cti.client import CtiClient
 from xctest.errors import ConnectError
 from xctest.phone import CallState
-from xctest.sim import SimConfig, Simulator, default_lab
 from xctest.transport.tls import client_context
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def tls_sim():
-    sim = Simulator(default_lab(), SimConfig(sip_port=0, http_port=0, tls_port=0))
-    await sim.start()
-    try:
-        yield sim
-    finally:
-        await sim.aclose()
 
 
 async def wss_url(sim, login: str, suffix: str = "") -> str:

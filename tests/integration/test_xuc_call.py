@@ -8,7 +8,6 @@ from eventlog import P, Var, X, check_log
 
 from xctest.cti.messages import Answer, PhoneEvent
 from xctest.phone import CallState
-from xctest.sim import SimConfig, Simulator, default_lab
 from xctest.transport.tls import client_context
 
 pytestmark = pytest.mark.integration
@@ -142,16 +141,6 @@ async def test_the_log_check_fails_on_a_wrong_expectation(sim, xuc_phone):
     swapped = [STARTUP[::-1]]
     with pytest.raises(AssertionError, match="segment 1"):
         check_log(bob.timeline, swapped)
-
-
-@pytest.fixture
-async def tls_sim():
-    simulator = Simulator(default_lab(), SimConfig(sip_port=0, http_port=0, tls_port=0))
-    await simulator.start()
-    try:
-        yield simulator
-    finally:
-        await simulator.aclose()
 
 
 @pytest.mark.parametrize("verify", ["ca-file", "off"])

@@ -115,23 +115,17 @@ async def test_ping_is_answered_with_a_frame(sim):
     await cti.aclose()
 
 
-async def test_a_bad_token_on_wssip_is_refused(sim):
-    from xctest.sim import SimConfig, Simulator, default_lab
+async def test_a_bad_token_on_wssip_is_refused(tls_sim):
     from xctest.transport.tls import client_context
 
-    tls = Simulator(default_lab(), SimConfig(sip_port=0, http_port=0, tls_port=0))
-    await tls.start()
-    try:
-        ctx = client_context(verify=False)
-        line = LineConfig("1", "wr1001", "alice-sip", "127.0.0.1")
-        phone = Phone(ssl_context=ctx, name="alice")  # SIP only: the token is made up
-        with pytest.raises(ConnectError, match="HTTP 401"):
-            await phone.init_by_line_config(line, "Alice", True, tls.tls_port, "forged")
-        failed = phone.timeline.find(lambda e: e.name == "general/Failed")
-        assert failed is not None and "401" in failed.fields["data"]["reason"]
-        await phone.stop()
-    finally:
-        await tls.aclose()
+    ctx = client_context(verify=False)
+    line = LineConfig("1", "wr1001", "alice-sip", "127.0.0.1")
+    phone = Phone(ssl_context=ctx, name="alice")  # SIP only: the token is made up
+    with pytest.raises(ConnectError, match="HTTP 401"):
+        await phone.init_by_line_config(line, "Alice", True, tls_sim.tls_port, "forged")
+    failed = phone.timeline.find(lambda e: e.name == "general/Failed")
+    assert failed is not None and "401" in failed.fields["data"]["reason"]
+    await phone.stop()
 
 
 async def test_cti_errors_are_typed_messages(sim):
