@@ -55,10 +55,27 @@ FORBIDDEN = {
     "xctest.sim": ["xctest.phone"],
     "xctest.media": ["xctest.sip", "xctest.phone", "xctest.sim", "websockets"],
     "xctest.transport": ["xctest.phone", "xctest.sim", "aiortc", "xctest.media"],
+    **{
+        f"xctest.scenario.{pure}": [
+            "asyncio",
+            "websockets",
+            "aiohttp",
+            "aiortc",
+            "numpy",
+            "xctest.phone",
+            "xctest.sim",
+            "xctest.transport",
+            "xctest.media",
+            "xctest.cti.client",
+        ]
+        for pure in ("model", "loader", "schema", "words", "values", "expect")
+    },
     "xctest.errors": ["xctest."],
     "xctest.clock": ["xctest."],
     "xctest.results": ["xctest."],
 }
+# leaf modules that may import from xctest only the modules listed
+LEAVES = {"xctest.yamlsource": {"xctest.errors"}}
 # third-party libraries only one place may import
 OWNERS = {
     "websockets": "xctest.transport.ws",
@@ -111,6 +128,10 @@ def violations(name: str, imported: set[str]) -> list[str]:
                     )
                     if hit:
                         found.append(f"{name} imports {imp}, which its layer forbids")
+    if name in LEAVES:
+        for imp in sorted(imported):
+            if imp.startswith("xctest") and imp not in LEAVES[name]:
+                found.append(f"{name} imports {imp}; a leaf imports only {sorted(LEAVES[name])}")
     for lib, owner in OWNERS.items():
         uses = any(i == lib or i.startswith(lib + ".") for i in imported)
         if uses and not (name == owner or name.startswith(owner + ".")):
@@ -136,6 +157,10 @@ def test_the_rules_catch_breaches():
     ]
     assert violations("xctest.errors", {"xctest.results"}) != []
     assert violations("xctest.media.peer", {"aiortc", "numpy"}) == []
+    assert violations("xctest.scenario.loader", {"asyncio"}) != []
+    assert violations("xctest.scenario.model", {"xctest.phone.phone"}) != []
+    assert violations("xctest.yamlsource", {"xctest.results"}) != []
+    assert violations("xctest.yamlsource", {"xctest.errors", "yaml"}) == []
 
 
 def test_relative_imports_are_resolved(tmp_path):

@@ -40,6 +40,35 @@ class ScenarioError(XctestError):
         super().__init__(text)
 
 
+class ScenarioSyntaxError(ScenarioError):
+    """A scenario file is not valid YAML."""
+
+
+class ScenarioSchemaError(ScenarioError):
+    """A scenario file is valid YAML but not a valid scenario (wrong shape, value or name)."""
+
+
+class UnknownStepError(ScenarioSchemaError):
+    """A word is not one the language knows; ``allowed`` lists those it does."""
+
+    def __init__(
+        self,
+        message: str,
+        location: SourceLocation | None = None,
+        snippet: str = "",
+        *,
+        word: str = "",
+        allowed: tuple[str, ...] = (),
+    ):
+        self.word = word
+        self.allowed = allowed
+        super().__init__(message, location, snippet)
+
+
+class VariableError(ScenarioSchemaError):
+    """A ``{name}`` in a scenario names no variable, or a variable or include is misused."""
+
+
 class LabError(ScenarioError):
     """The lab file (users, lines, options of the simulator or of a real XiVO) is wrong."""
 

@@ -7,12 +7,12 @@ built-in default lab (alice … eve) lets ``xctest sim`` run with no file at all
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from xctest.errors import LabError, SourceLocation
+from xctest.yamlsource import load_yaml, locate, snippet
 
 
 class User(BaseModel):
@@ -135,46 +135,6 @@ def default_lab() -> Lab:
     )
 
 
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader that remembers where every mapping key was written."""
-
-
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
-    mapping = {str(k): v for k, v in loader.construct_mapping(node, deep=True).items()}
-    marks = {str(k.value): (k.start_mark.line + 1, k.start_mark.column + 1) for k, _ in node.value}
-    mapping["__marks__"] = marks
-    return mapping
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def _strip(data: Any) -> Any:
-    if isinstance(data, dict):
-        return {k: _strip(v) for k, v in data.items() if k != "__marks__"}
-    if isinstance(data, list):
-        return [_strip(v) for v in data]
-    return data
-
-
-def _locate(data: Any, loc: tuple[int | str, ...]) -> tuple[int, int]:
-    line, col = 1, 1
-    node = data
-    for part in loc:
-        if isinstance(node, dict):
-            marks = node.get("__marks__", {})
-            if isinstance(part, str) and part in marks:
-                line, col = marks[part]
-            node = node.get(part) if isinstance(part, str) else None
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-            node = node[part]
-            if isinstance(node, dict) and node.get("__marks__"):
-                line, col = min(node["__marks__"].values())
-        else:
-            break
-    return line, col
-
-
 def load_lab(path: str | Path) -> Lab:
     """Read and validate a lab file; raise ``LabError`` pointing at file:line:column."""
     path = Path(path)
@@ -182,24 +142,15 @@ def load_lab(path: str | Path) -> Lab:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise LabError(f"cannot read lab file: {exc}") from exc
-    try:
-        data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = SourceLocation(str(path), mark.line + 1, mark.column + 1) if mark else None
-        raise LabError(f"not valid YAML: {getattr(exc, 'problem', exc)}", where) from exc
+    data = load_yaml(text, str(path), LabError)
+    top = SourceLocation(str(path), 1, 1)
     if not isinstance(data, dict):
-        raise LabError(
-            "a lab file is a mapping with a 'users' list", SourceLocation(str(path), 1, 1)
-        )
+        raise LabError("a lab file is a mapping with a 'users' list", top)
     try:
-        return Lab.model_validate(_strip(data))
+        return Lab.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
-        line, col = _locate(data, tuple(err["loc"]))
+        where = locate(data, err["loc"], top)
         field = ".".join(str(p) for p in err["loc"]) or "(top)"
-        lines = text.splitlines()
-        snippet = f"  {line} | {lines[line - 1]}" if 0 < line <= len(lines) else ""
-        raise LabError(
-            f"{field}: {err['msg']}", SourceLocation(str(path), line, col), snippet
-        ) from exc
+        shown = snippet(text, where.line, where.column, context=0)
+        raise LabError(f"{field}: {err['msg']}", where, shown) from exc
