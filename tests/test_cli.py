@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 import yaml
 
@@ -71,3 +73,39 @@ def test_sim_prints_what_it_serves_and_runs_until_interrupted():
             proc.wait()
         proc.stdout.close()
         proc.stderr.close()
+
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_validate_accepts_the_good_scenarios():
+    out = run("validate", str(DATA / "scenarios_good"))
+    assert out.returncode == 0, out.stderr
+    good = sorted((DATA / "scenarios_good").rglob("*.scenario.yaml"))
+    assert out.stdout.count("ok  ") == len(good) > 0
+    assert out.stdout.strip().endswith(f"{len(good)} valid, 0 invalid")
+
+
+def test_validate_reports_every_bad_file_with_its_exact_error():
+    bad = sorted((DATA / "scenarios_bad").glob("*.scenario.yaml"))
+    out = run("validate", *map(str, bad))
+    assert out.returncode == 1
+    for path in bad:
+        expected = path.with_name(path.name.replace(".scenario.yaml", ".expected")).read_text()
+        first = expected.splitlines()[0].split(":", 1)[1]  # after the file name
+        assert str(path) + ":" + first in out.stderr
+    assert out.stdout.strip().endswith(f"0 valid, {len(bad)} invalid")
+
+
+def test_validate_without_scenarios_is_a_usage_error(tmp_path):
+    out = run("validate", str(tmp_path))
+    assert out.returncode == 2
+    assert "no *.scenario.yaml file" in out.stderr
+
+
+def test_schema_is_json_schema_of_the_language():
+    out = run("schema")
+    assert out.returncode == 0, out.stderr
+    schema = json.loads(out.stdout)
+    assert schema["$schema"].startswith("https://json-schema.org/")
+    assert "steps" in json.dumps(schema)

@@ -1,4 +1,5 @@
-"""``xctest`` command line: ``sim`` (run the built-in XiVO simulator).
+"""``xctest`` command line: ``sim`` (run the built-in XiVO simulator), ``validate`` (check
+scenario files without placing a call) and ``schema`` (the scenario JSON Schema).
 
 Thin composition root: parses arguments, configures logging, wires the layers.
 """
@@ -8,12 +9,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from xctest import __version__
-from xctest.errors import XctestError
+from xctest.errors import ScenarioError, XctestError
+from xctest.scenario import SCENARIO_SUFFIX, json_schema, load_scenarios
 from xctest.sim import SimConfig, Simulator, default_lab, load_lab
 
 
@@ -30,7 +34,40 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--tls", action="store_true", help="also serve wss:// (self-signed cert)")
     sim.add_argument("--tls-port", type=int, default=8443, help="TLS port (with --tls)")
     sim.add_argument("--print-lab", action="store_true", help="print the effective lab as YAML")
+    validate = sub.add_parser("validate", help="check scenario files; no call is placed")
+    validate.add_argument("paths", nargs="+", help=f"*{SCENARIO_SUFFIX} files or folders")
+    sub.add_parser("schema", help="print the JSON Schema of scenario files (for editors)")
     return parser
+
+
+def scenario_files(paths: Sequence[str]) -> list[Path]:
+    """The scenario files named, and those below the folders named, in a stable order."""
+    found: list[Path] = []
+    for name in paths:
+        path = Path(name)
+        if path.is_dir():
+            found += sorted(p for p in path.rglob(f"*{SCENARIO_SUFFIX}") if p.is_file())
+        else:
+            found.append(path)
+    return found
+
+
+def _validate(paths: Sequence[str]) -> int:
+    files = scenario_files(paths)
+    if not files:
+        print(f"xctest validate: no *{SCENARIO_SUFFIX} file in {' '.join(paths)}", file=sys.stderr)
+        return 2
+    bad = 0
+    for path in files:
+        try:
+            scenarios = load_scenarios(path)
+        except ScenarioError as exc:
+            bad += 1
+            print(exc, file=sys.stderr)
+            continue
+        print(f"ok  {path}  ({len(scenarios)} scenario{'s' if len(scenarios) != 1 else ''})")
+    print(f"{len(files) - bad} valid, {bad} invalid")
+    return 1 if bad else 0
 
 
 async def _run_sim(args: argparse.Namespace) -> int:
@@ -66,6 +103,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
+        if args.command == "validate":
+            return _validate(args.paths)
+        if args.command == "schema":
+            print(json.dumps(json_schema(), indent=2, sort_keys=True))
+            return 0
         if args.command == "sim":
             with contextlib.suppress(KeyboardInterrupt):
                 return asyncio.run(_run_sim(args))
