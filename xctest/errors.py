@@ -108,6 +108,10 @@ class CtiProtocolError(RemoteProtocolError):
 # --- transport --------------------------------------------------------------------------------
 
 
+class CtiFrameNotJson(CtiProtocolError):
+    """A CTI frame that is not JSON at all (XUC answers ``InvalidJson``)."""
+
+
 class TransportError(XctestError):
     """The network let us down."""
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass
 from typing import Any, ClassVar, Self
 
-from xctest.errors import CtiProtocolError
+from xctest.errors import CtiFrameNotJson, CtiProtocolError
 
 QUOTE_LIMIT = 200  # characters of the offending frame quoted in an error message
 
@@ -35,10 +35,12 @@ def json_type(value: Any) -> str:
     return "array" if isinstance(value, list) else "object"
 
 
-def frame_error(problem: str, text: str) -> CtiProtocolError:
+def frame_error(
+    problem: str, text: str, kind: type[CtiProtocolError] = CtiProtocolError
+) -> CtiProtocolError:
     """``problem``, then the frame quoted (truncated); the whole frame rides on the error."""
     quoted = text if len(text) <= QUOTE_LIMIT else text[:QUOTE_LIMIT] + "..."
-    return CtiProtocolError(f"{problem}: {quoted!r}", frame=text)
+    return kind(f"{problem}: {quoted!r}", frame=text)
 
 
 def shape_error(what: str, name: str, expected: str, value: Any) -> CtiProtocolError:
@@ -51,7 +53,7 @@ def parse_object(text: str) -> dict[str, Any]:
         obj = json.loads(text)
     except json.JSONDecodeError as exc:
         where = f"{exc.msg} at line {exc.lineno} column {exc.colno}"
-        raise frame_error(f"CTI frame is not JSON: {where}", text) from None
+        raise frame_error(f"CTI frame is not JSON: {where}", text, CtiFrameNotJson) from None
     if not isinstance(obj, dict):
         raise frame_error("CTI frame is not a JSON object", text)
     return obj

@@ -7,7 +7,6 @@ Uses ``cti.messages`` for every frame and ``transport`` for I/O; never imports p
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import ssl
 from collections.abc import Callable
@@ -151,7 +150,7 @@ class CtiClient:
             raise PhoneStateError(f"{self.name}: CTI websocket is not open")
         text = encode_command(command)
         if self.observer is not None and not isinstance(command, Ping):
-            self.observer("out", command.COMMAND, _fields_of(text))
+            self.observer("out", command.COMMAND, command.arguments())
         await ws.send(text)
 
     def set_handler(self, msg_type: str | type[Message], handler: Handler) -> Callable[[], None]:
@@ -280,8 +279,3 @@ class CtiClient:
     def __repr__(self) -> str:
         state = "closed" if self.closed.is_set() or self._ws is None else "open"
         return f"<CtiClient {self.login_name or self.name} {self.base_url} {state}>"
-
-
-def _fields_of(text: str) -> dict[str, Any]:
-    data = json.loads(text)
-    return {k: v for k, v in data.items() if k not in ("claz", "command")}

@@ -26,6 +26,10 @@ class Command(Record):
     def _frame(self) -> dict[str, Any]:
         return {"claz": "web", "command": self.COMMAND, **self._dump()}
 
+    def arguments(self) -> dict[str, Any]:
+        """The command's arguments as they go on the wire (JSON names, no None values)."""
+        return self._dump()
+
     def _problem(self) -> str | None:
         """What makes this command illegal beyond field types, if anything."""
         return None

@@ -16,7 +16,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from xctest.cti import messages as m
-from xctest.errors import ConnectionClosed, CtiProtocolError
+from xctest.errors import ConnectionClosed, CtiFrameNotJson, CtiProtocolError
 from xctest.sim.channels import ChannelBus, ChannelEvent
 from xctest.sim.dialplan import attached_data
 from xctest.sim.lab import Lab, User
@@ -103,7 +103,7 @@ class CtiServer:
             command = m.decode_command(text)
         except CtiProtocolError as exc:
             log.info("CTI %s: %s", session.user.login, exc)
-            code = m.ERR_INVALID_JSON if "not JSON" in str(exc) else m.ERR_BAD_COMMAND
+            code = m.ERR_INVALID_JSON if isinstance(exc, CtiFrameNotJson) else m.ERR_BAD_COMMAND
             session.post(m.CtiError(code, str(exc)))
             return
         try:
