@@ -198,29 +198,37 @@ class SignatureDetector:
     def _analyse(self, frame: npt.NDArray[np.float32]) -> FrameAnalysis:
         t = self._frames * self.frame_size / self.rate
         self._frames += 1
-        mean_square, frame_power = ((frame * frame) @ self._stats).tolist()
-        rms = 10.0 * math.log10(mean_square) if mean_square > _POWER_FLOOR else SILENCE_DBFS
-
-        power = tone_power(frame @ self._basis)
-        k = self._n_tones
-        centre, below, above = power[:k], power[k : 2 * k], power[2 * k :]
-        floor = np.maximum(np.maximum(below, above), self._min_level_power)
-        heard = centre * (centre >= floor)  # rules 1 and 2; 0 for tones not heard
-        pair = heard[self._sig_tones]
-        # rule 3: power left once the *other* heard tones are taken out of the frame
-        rest = frame_power - float(heard.sum()) + pair.sum(axis=1)
-        # rules 3 and 4
-        needed = np.maximum(
-            self.min_share * rest, max(self.min_frame_share * frame_power, _POWER_FLOOR)
-        )
-        pair_ok = (pair >= needed[:, None]).all(axis=1)
-        weaker = centre[self._sig_tones].min(axis=1).tolist()
+        present, rms, weaker = self.analyse_frames(frame[None, :])
         levels = {
             name: 10.0 * math.log10(max(p, _POWER_FLOOR))
-            for name, p in zip(self._names, weaker, strict=True)
+            for name, p in zip(self._names, weaker[0].tolist(), strict=True)
         }
-        present = frozenset(itertools.compress(self._names, pair_ok.tolist()))
-        return FrameAnalysis(t=t, rms_dbfs=rms, levels=levels, present=present)
+        names = frozenset(itertools.compress(self._names, present[0].tolist()))
+        return FrameAnalysis(t=t, rms_dbfs=float(rms[0]), levels=levels, present=names)
+
+    def analyse_frames(
+        self, frames: npt.NDArray[np.float32]
+    ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64], npt.NDArray[np.float32]]:
+        """The rules on ``(legs, frame_size)`` frames at once: per leg and signature, present
+        or not; per leg the RMS in dBFS; per leg and signature the weaker tone's power."""
+        stats = (frames * frames) @ self._stats  # (legs, 2): mean square, Hann mean square
+        mean_square, frame_power = stats[:, 0].astype(np.float64), stats[:, 1]
+        # the floor is SILENCE_DBFS, so silence reads exactly that
+        rms = 10.0 * np.log10(np.maximum(mean_square, _POWER_FLOOR))
+        power = tone_power(frames @ self._basis)  # (legs, 3k)
+        k = self._n_tones
+        centre, below, above = power[:, :k], power[:, k : 2 * k], power[:, 2 * k :]
+        floor = np.maximum(np.maximum(below, above), self._min_level_power)
+        heard = centre * (centre >= floor)  # rules 1 and 2; 0 for tones not heard
+        pair = heard[:, self._sig_tones]  # (legs, signatures, 2)
+        # rule 3: power left once the *other* heard tones are taken out of the frame
+        rest = (frame_power - heard.sum(axis=1))[:, None] + pair.sum(axis=2)
+        # rules 3 and 4
+        frame_need = np.maximum(self.min_frame_share * frame_power, _POWER_FLOOR)[:, None]
+        needed = np.maximum(self.min_share * rest, frame_need)
+        present = (pair >= needed[:, :, None]).all(axis=2)
+        weaker = centre[:, self._sig_tones].min(axis=2)
+        return present, rms, weaker
 
 
 def presence(

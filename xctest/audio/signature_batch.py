@@ -12,14 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from xctest.audio.detector import (
-    _POWER_FLOOR,
-    DEFAULT_MIN_FRAME_SHARE,
-    DEFAULT_MIN_SHARE,
-    SignatureDetector,
-    tone_power,
-)
-from xctest.audio.signals import SILENCE_DBFS
+from xctest.audio.detector import DEFAULT_MIN_FRAME_SHARE, DEFAULT_MIN_SHARE, SignatureDetector
 from xctest.audio.signature import Signature
 
 
@@ -48,7 +41,7 @@ class SignatureBatchDetector:
     ) -> None:
         if legs < 1:
             raise ValueError(f"legs must be >= 1, got {legs}")
-        # the single-leg detector validates the signatures and builds the tone tables
+        # the single-leg detector validates the signatures, builds the tables and owns the rules
         self._one = SignatureDetector(
             signatures, rate, frame_ms, min_level_dbfs, min_share, min_frame_share
         )
@@ -83,23 +76,9 @@ class SignatureBatchDetector:
         return out
 
     def _analyse(self, frames: npt.NDArray[np.float32]) -> BatchFrame:
-        one = self._one
         t = self._frames * self.frame_size / self.rate
         self._frames += 1
-        stats = (frames * frames) @ one._stats  # (legs, 2): mean square, Hann mean square
-        mean_square, frame_power = stats[:, 0].astype(np.float64), stats[:, 1]
-        with np.errstate(divide="ignore"):
-            rms = np.where(mean_square > _POWER_FLOOR, 10.0 * np.log10(mean_square), SILENCE_DBFS)
-        power = tone_power(frames @ one._basis)  # (legs, 3k)
-        k = one._n_tones
-        centre, below, above = power[:, :k], power[:, k : 2 * k], power[:, 2 * k :]
-        floor = np.maximum(np.maximum(below, above), one._min_level_power)
-        heard = centre * (centre >= floor)
-        pair = heard[:, one._sig_tones]  # (legs, signatures, 2)
-        rest = (frame_power - heard.sum(axis=1))[:, None] + pair.sum(axis=2)
-        frame_need = np.maximum(one.min_frame_share * frame_power, _POWER_FLOOR)[:, None]
-        needed = np.maximum(one.min_share * rest, frame_need)
-        present = (pair >= needed[:, :, None]).all(axis=2)
+        present, rms, _ = self._one.analyse_frames(frames)
         return BatchFrame(t=t, present=present, rms_dbfs=rms)
 
     def __repr__(self) -> str:
