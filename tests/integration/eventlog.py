@@ -139,3 +139,19 @@ def _render(
     lines.append("actual:")
     lines += [f"     {s} {n} {f}" for s, n, f in actual]
     return "\n".join(lines)
+
+
+def alice_to_bob_data(sip_call_id: Any, **attached: str) -> dict[str, Any]:
+    """PhoneEvent ``userData`` of a call from alice (1001) to bob (1002) in the default lab:
+    the dial plan's ``XIVO_*``, any ``USR_*`` attached data, and the party's own Call-ID."""
+    return {
+        "XIVO_USERID": "1",
+        "XIVO_CONTEXT": "default",
+        "XIVO_SRCNUM": "1001",
+        "XIVO_DSTNUM": "1002",
+        "XIVO_EXTENPATTERN": "1002",
+        "XIVO_DST_FIRSTNAME": "Bob",
+        "XIVO_DST_LASTNAME": "Brown",
+        **attached,
+        "SIPCALLID": sip_call_id,
+    }

@@ -4,7 +4,7 @@ each with the complete xc_webrtc + PhoneEvent logs of both parties."""
 from __future__ import annotations
 
 import pytest
-from eventlog import P, Var, X, check_log
+from eventlog import P, Var, X, alice_to_bob_data, check_log
 
 from xctest.cti.messages import Hangup
 from xctest.sim import default_lab
@@ -32,11 +32,7 @@ def pe(who: str, kind: str) -> P:
         "DN": mine, "otherDN": other, "otherDName": names[other],
         "linkedId": Var("linked"), "uniqueId": Var(f"{who}-uid"),
         "callDirection": "Outgoing" if who == "alice" else "Incoming",
-        "userData": {
-            "XIVO_USERID": "1", "XIVO_CONTEXT": "default", "XIVO_SRCNUM": "1001",
-            "XIVO_DSTNUM": "1002", "XIVO_EXTENPATTERN": "1002", "XIVO_DST_FIRSTNAME": "Bob",
-            "XIVO_DST_LASTNAME": "Brown", "SIPCALLID": Var(f"{who}-sip"),
-        },
+        "userData": alice_to_bob_data(Var(f"{who}-sip")),
     })  # fmt: skip
 
 

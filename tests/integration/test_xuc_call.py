@@ -4,7 +4,7 @@ and hung up through CTI: both phones' complete logs against PROTOCOL.md §3.5.""
 from __future__ import annotations
 
 import pytest
-from eventlog import P, Var, X, check_log
+from eventlog import P, Var, X, alice_to_bob_data, check_log
 
 from xctest.cti.messages import Answer, PhoneEvent
 from xctest.phone import CallState
@@ -17,20 +17,6 @@ def phone_event(e) -> bool:
     return e.kind == "cti" and e.name == "PhoneEvent"
 
 
-def user_data(sip_call_id: Var) -> dict:
-    """What the dial plan attaches to a call from alice (1001) to bob (1002)."""
-    return {
-        "XIVO_USERID": "1",
-        "XIVO_CONTEXT": "default",
-        "XIVO_SRCNUM": "1001",
-        "XIVO_DSTNUM": "1002",
-        "XIVO_EXTENPATTERN": "1002",
-        "XIVO_DST_FIRSTNAME": "Bob",
-        "XIVO_DST_LASTNAME": "Brown",
-        "SIPCALLID": sip_call_id,
-    }
-
-
 def alice_pe(kind: str) -> P:
     return P(
         kind,
@@ -41,7 +27,7 @@ def alice_pe(kind: str) -> P:
             "linkedId": Var("linked"),
             "uniqueId": Var("alice-uid"),
             "callDirection": "Outgoing",
-            "userData": user_data(Var("alice-sip")),
+            "userData": alice_to_bob_data(Var("alice-sip")),
         },
     )
 
@@ -56,7 +42,7 @@ def bob_pe(kind: str) -> P:
             "linkedId": Var("linked"),
             "uniqueId": Var("bob-uid"),
             "callDirection": "Incoming",
-            "userData": user_data(Var("bob-sip")),
+            "userData": alice_to_bob_data(Var("bob-sip")),
         },
     )
 

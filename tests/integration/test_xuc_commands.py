@@ -6,33 +6,24 @@ from __future__ import annotations
 import logging
 
 import pytest
-from eventlog import P, Var, X, check_log
+from eventlog import P, Var, X, alice_to_bob_data, check_log
 
 from xctest.cti.messages import Dial, PhoneEvent, SendDtmf, ToggleMicrophone
 from xctest.phone import CallState, StackStatus
 
 pytestmark = pytest.mark.integration
 
+
+def with_ticket(sip: str) -> dict:
+    """userData of the CTI dial below: the dial plan's data plus the attached variables."""
+    return alice_to_bob_data(Var(sip), USR_ticket="42", USR_queue="sales")
+
+
 STARTUP = [X("general/Started"), X("registration/Registered")]
 
 
 def pe(e, kind: str) -> bool:
     return e.kind == "cti" and e.name == "PhoneEvent" and e.fields["eventType"] == kind
-
-
-def dialled_data(sip: Var) -> dict:
-    return {
-        "XIVO_USERID": "1",
-        "XIVO_CONTEXT": "default",
-        "XIVO_SRCNUM": "1001",
-        "XIVO_DSTNUM": "1002",
-        "XIVO_EXTENPATTERN": "1002",
-        "XIVO_DST_FIRSTNAME": "Bob",
-        "XIVO_DST_LASTNAME": "Brown",
-        "USR_ticket": "42",
-        "USR_queue": "sales",
-        "SIPCALLID": sip,
-    }
 
 
 async def test_cti_dial_rings_the_own_line_with_auto_answer_then_the_destination(sim, xuc_phone):
@@ -57,14 +48,14 @@ async def test_cti_dial_rings_the_own_line_with_auto_answer_then_the_destination
         return P(kind, {
             "DN": "1001", "otherDN": "1002", "otherDName": "Bob Brown",
             "linkedId": Var("linked"), "uniqueId": Var("linked"),
-            "callDirection": "Outgoing", "userData": dialled_data(Var("a-sip")),
+            "callDirection": "Outgoing", "userData": with_ticket("a-sip"),
         })  # fmt: skip
 
     def bob_pe(kind: str) -> P:
         return P(kind, {
             "DN": "1002", "otherDN": "1001", "otherDName": "Alice Archer",
             "linkedId": Var("linked"), "uniqueId": Var("b-uid"),
-            "callDirection": "Incoming", "userData": dialled_data(Var("b-sip")),
+            "callDirection": "Incoming", "userData": with_ticket("b-sip"),
         })  # fmt: skip
 
     a_sip, b_sip = Var("a-sip"), Var("b-sip")
