@@ -7,7 +7,6 @@ It never imports the phone.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +18,7 @@ from xctest.sim.lab import Lab, default_lab
 from xctest.sim.pbx import Pbx, PbxConfig
 from xctest.sim.sip_server import serve_connection
 from xctest.sim.xuc_rest import XucRest
-from xctest.transport.server import HttpServer, ServerWs
+from xctest.transport.server import HttpServer, JsonRequest, ServerWs
 from xctest.transport.tls import Certificate, self_signed, server_context
 from xctest.transport.ws import SIP_SUBPROTOCOL
 
@@ -127,7 +126,7 @@ class Simulator:
         assert self.pbx is not None
         await serve_connection(ws, self.pbx, self.config.host, self.tls_port, secure=True)
 
-    async def _status(self, headers: Mapping[str, str], body: Any) -> tuple[int, Any]:
+    async def _status(self, request: JsonRequest) -> tuple[int, Any]:
         pbx = self.pbx
         return 200, {
             "users": len(self.lab.users),

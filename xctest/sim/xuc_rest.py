@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
 from typing import Any
 
 from xctest.cti.rest import (
@@ -21,7 +20,7 @@ from xctest.cti.rest import (
 )
 from xctest.sim.lab import Lab
 from xctest.sim.tokens import Token, TokenStore
-from xctest.transport.server import WsRequest, is_invalid_json
+from xctest.transport.server import JsonRequest, WsRequest, is_invalid_json
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +38,9 @@ class XucRest:
     def _now() -> float:
         return asyncio.get_running_loop().time()
 
-    async def login(self, headers: Mapping[str, str], body: Any) -> tuple[int, Any]:
+    async def login(self, request: JsonRequest) -> tuple[int, Any]:
         """``POST /xuc/api/2.0/auth/login``."""
+        body = request.body
         if is_invalid_json(body):
             return _error(AuthErrorCode.INVALID_JSON, "request body is not JSON")
         try:
@@ -54,10 +54,9 @@ class XucRest:
         token = self.tokens.issue(user.login, self._now())
         return 200, self._answer(token)
 
-    async def check(self, headers: Mapping[str, str], body: Any) -> tuple[int, Any]:
+    async def check(self, request: JsonRequest) -> tuple[int, Any]:
         """``GET /xuc/api/2.0/auth/check``: a valid token gets a fresh one (renewal)."""
-        query = {k[1:]: v for k, v in headers.items() if k.startswith("?")}
-        value = bearer_token(headers, query)
+        value = bearer_token(request.headers, request.query)
         token = self.tokens.check(value, self._now())
         if token is None:
             code = AuthErrorCode.INVALID_TOKEN

@@ -69,7 +69,19 @@ class ServerWs:
 WsHandler = Callable[[ServerWs], Awaitable[None]]
 # A guard returns None to accept, or (HTTP status, reason) to refuse the upgrade.
 WsGuard = Callable[[WsRequest], tuple[int, str] | None]
-JsonHandler = Callable[[Mapping[str, str], Any], Awaitable[tuple[int, Any]]]
+
+
+@dataclass(frozen=True)
+class JsonRequest:
+    """One JSON REST request: lower-cased headers, query parameters, parsed body (None when
+    empty; see ``is_invalid_json`` when it was not JSON)."""
+
+    headers: Mapping[str, str]
+    query: Mapping[str, str]
+    body: Any
+
+
+JsonHandler = Callable[[JsonRequest], Awaitable[tuple[int, Any]]]
 
 
 @dataclass
@@ -103,7 +115,7 @@ class HttpServer:
         self._ws_routes.append(_WsRoute(prefix, handler, subprotocols, guard))
 
     def add_json(self, method: str, path: str, handler: JsonHandler) -> None:
-        """Serve a JSON route; the handler gets (headers, parsed body or None) -> (status, body)."""
+        """Serve a JSON route; the handler gets a ``JsonRequest`` -> (status, JSON body)."""
 
         async def route(request: web.Request) -> web.StreamResponse:
             body: Any = None
@@ -114,8 +126,7 @@ class HttpServer:
                 except (ValueError, UnicodeDecodeError):
                     body = _InvalidJson(raw)
             headers = {k.lower(): v for k, v in request.headers.items()}
-            headers.update({f"?{k}": v for k, v in request.query.items()})
-            status, payload = await handler(headers, body)
+            status, payload = await handler(JsonRequest(headers, dict(request.query), body))
             return web.json_response(payload, status=status)
 
         self._app.router.add_route(method, path, route)
