@@ -68,7 +68,17 @@ FORBIDDEN = {
             "xctest.media",
             "xctest.cti.client",
         ]
-        for pure in ("model", "loader", "schema", "words", "values", "expect")
+        for pure in (
+            "model",
+            "loader",
+            "schema",
+            "words",
+            "values",
+            "expect",
+            "events",
+            "target",
+            "report",
+        )
     },
     "xctest.errors": ["xctest."],
     "xctest.clock": ["xctest."],

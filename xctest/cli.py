@@ -1,5 +1,6 @@
-"""``xctest`` command line: ``sim`` (run the built-in XiVO simulator), ``validate`` (check
-scenario files without placing a call) and ``schema`` (the scenario JSON Schema).
+"""``xctest`` command line: ``run`` (run scenario files, write a report), ``sim`` (run the
+built-in XiVO simulator), ``validate`` (check scenario files without placing a call) and
+``schema`` (the scenario JSON Schema).
 
 Thin composition root: parses arguments, configures logging, wires the layers.
 """
@@ -12,12 +13,17 @@ import contextlib
 import json
 import logging
 import sys
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
 from xctest import __version__
 from xctest.errors import ScenarioError, XctestError
-from xctest.scenario import SCENARIO_SUFFIX, json_schema, load_scenarios
+from xctest.scenario import SCENARIO_SUFFIX, Scenario, json_schema, load_scenarios
+from xctest.scenario.report import ReportWriter, ScenarioResult, summary_table
+from xctest.scenario.runner import run_scenario
+from xctest.scenario.target import Target, load_target
+from xctest.scenario.xivo import Xivo
 from xctest.sim import SimConfig, Simulator, default_lab, load_lab
 
 
@@ -34,6 +40,12 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--tls", action="store_true", help="also serve wss:// (self-signed cert)")
     sim.add_argument("--tls-port", type=int, default=8443, help="TLS port (with --tls)")
     sim.add_argument("--print-lab", action="store_true", help="print the effective lab as YAML")
+    run = sub.add_parser("run", help="run scenario files and write a report")
+    run.add_argument("paths", nargs="+", help=f"*{SCENARIO_SUFFIX} files or folders")
+    run.add_argument("--target", help="target file: a real XiVO or simulator options")
+    run.add_argument("--reports", default="reports", help="folder of the JSON-lines reports")
+    run.add_argument("-k", dest="select", help="only scenarios whose name contains this")
+    run.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failure")
     validate = sub.add_parser("validate", help="check scenario files; no call is placed")
     validate.add_argument("paths", nargs="+", help=f"*{SCENARIO_SUFFIX} files or folders")
     sub.add_parser("schema", help="print the JSON Schema of scenario files (for editors)")
@@ -50,6 +62,58 @@ def scenario_files(paths: Sequence[str]) -> list[Path]:
         else:
             found.append(path)
     return found
+
+
+def _load_all(paths: Sequence[str], command: str) -> list[Scenario] | int:
+    """Every scenario of the files, or an exit status once every error is printed."""
+    files = scenario_files(paths)
+    if not files:
+        print(f"xctest {command}: no *{SCENARIO_SUFFIX} file in {' '.join(paths)}", file=sys.stderr)
+        return 2
+    scenarios: list[Scenario] = []
+    bad = 0
+    for path in files:
+        try:
+            scenarios += load_scenarios(path)
+        except ScenarioError as exc:
+            bad += 1
+            print(exc, file=sys.stderr)
+    if bad:
+        print(f"{bad} invalid file(s); no call placed", file=sys.stderr)
+        return 1
+    return scenarios
+
+
+async def _run(args: argparse.Namespace) -> int:
+    loaded = _load_all(args.paths, "run")
+    if isinstance(loaded, int):
+        return loaded
+    scenarios = [s for s in loaded if not args.select or args.select in s.name]
+    if not scenarios:
+        print(f"xctest run: no scenario name contains {args.select!r}", file=sys.stderr)
+        return 2
+    target = load_target(args.target) if args.target else Target.default()
+    writer = ReportWriter(args.reports)
+    results: list[ScenarioResult] = []
+    try:
+        async with Xivo(target) as xivo:
+            print(f"{len(scenarios)} scenario(s) against {xivo.name}", flush=True)
+            for scenario in scenarios:
+                result = await run_scenario(scenario, xivo)
+                writer.write(result)
+                results.append(result)
+                print(f"{str(result.status).upper():<8} {result.seconds:6.1f}s  {result.name}")
+                if not result.passed:
+                    print(textwrap.indent(result.explain(), "    "), flush=True)
+                    if args.exitfirst:
+                        break
+    finally:
+        writer.close()
+        print()
+        print(summary_table(results))
+        if results:
+            print(f"report: {writer.path}")
+    return 0 if results and all(r.passed for r in results) else 1
 
 
 def _validate(paths: Sequence[str]) -> int:
@@ -103,6 +167,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
+        if args.command == "run":
+            return asyncio.run(_run(args))
         if args.command == "validate":
             return _validate(args.paths)
         if args.command == "schema":

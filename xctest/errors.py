@@ -73,6 +73,10 @@ class LabError(ScenarioError):
     """The lab file (users, lines, options of the simulator or of a real XiVO) is wrong."""
 
 
+class TargetError(ScenarioError):
+    """The target file (which XiVO, which accounts) is wrong or does not fit the run."""
+
+
 # --- protocol errors --------------------------------------------------------------------------
 
 

@@ -1,0 +1,140 @@
+"""Results of scenario runs: per-step verdicts with their evidence, JSON lines under
+``reports/`` (one line per scenario, written as soon as it ends), and the summary table.
+
+Pure data and file writing; no asyncio, no phones.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+__all__ = [
+    "ReportWriter",
+    "ScenarioResult",
+    "Status",
+    "StepResult",
+    "summary_table",
+]
+
+
+class Status(enum.StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"  # an expectation did not hold: a verdict about the system under test
+    ERROR = "error"  # the scenario could not be carried out (login refused, a step timed out)
+    NOT_RUN = "not run"  # after a failure
+
+
+@dataclass
+class StepResult:
+    """One step: ``text`` is the YAML as written, ``where`` its file:line:column."""
+
+    index: int
+    text: str
+    where: str
+    status: Status = Status.NOT_RUN
+    seconds: float = 0.0
+    message: str = ""
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ScenarioResult:
+    """One scenario (one matrix row): its verdict, its steps and what failed."""
+
+    name: str
+    file: str
+    target: str
+    params: dict[str, Any] = field(default_factory=dict)
+    status: Status = Status.NOT_RUN
+    started: str = ""
+    seconds: float = 0.0
+    message: str = ""  # what went wrong outside any step (log-in, set-up)
+    steps: list[StepResult] = field(default_factory=list)
+    logs: dict[str, list[str]] = field(default_factory=dict)  # each party's timeline, if not passed
+
+    @property
+    def passed(self) -> bool:
+        return self.status is Status.PASSED
+
+    @property
+    def failed_step(self) -> StepResult | None:
+        return next((s for s in self.steps if s.status in (Status.FAILED, Status.ERROR)), None)
+
+    def explain(self) -> str:
+        """The failure for a person: the step's YAML, then what was expected and seen."""
+        step = self.failed_step
+        if step is None:
+            return self.message or f"{self.name}: {self.status}"
+        head = f"step {step.index} ({step.where}) {step.status}:"
+        body = "\n".join("    " + line for line in step.text.splitlines())
+        return f"{head}\n{body}\n{step.message}"
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["status"] = str(self.status)
+        for step in out["steps"]:
+            step["status"] = str(step["status"])
+        return out
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+
+
+class ReportWriter:
+    """Appends one JSON line per scenario to ``<folder>/xctest-<UTC time>[-<tag>].jsonl``,
+    flushed at once, so results gathered before a crash are kept."""
+
+    def __init__(self, folder: str | Path = "reports", tag: str = "") -> None:
+        self.folder = Path(folder)
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+        self.path = self.folder / f"xctest-{stamp}{'-' + tag if tag else ''}.jsonl"
+        self._file: IO[str] | None = None
+
+    def write(self, result: ScenarioResult) -> None:
+        if self._file is None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._file = self.path.open("a", encoding="utf-8")
+        self._file.write(json.dumps(result.to_json(), default=str, sort_keys=True) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def read_report(path: str | Path) -> list[dict[str, Any]]:
+    """The scenario records of a JSON-lines report."""
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def summary_table(results: Sequence[ScenarioResult]) -> str:
+    """A fixed-width table: status, seconds, scenario, and the failing step's place."""
+    rows = [("result", "time", "scenario", "where")]
+    for r in results:
+        step = r.failed_step
+        where = f"step {step.index} at {step.where}" if step else ""
+        rows.append((str(r.status).upper(), f"{r.seconds:.1f}s", r.name, where))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = [
+        f"{row[0]:<{widths[0]}}  {row[1]:>{widths[1]}}  {row[2]:<{widths[2]}}  {row[3]}".rstrip()
+        for row in rows
+    ]
+    counts = _counts(results)
+    lines.append(", ".join(f"{n} {status}" for status, n in counts.items() if n) or "0 scenarios")
+    return "\n".join(lines)
+
+
+def _counts(results: Iterable[ScenarioResult]) -> dict[str, int]:
+    counts = {str(s): 0 for s in Status}
+    for r in results:
+        counts[str(r.status)] += 1
+    return counts

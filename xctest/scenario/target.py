@@ -1,0 +1,211 @@
+"""Target files: which XiVO a scenario run talks to, and which accounts play its parties.
+
+Two kinds, one format (``*.target.yaml`` by convention, any name works)::
+
+    # the built-in simulator (what `xctest run` uses when no target is given)
+    simulator: {lab: lab.yaml, tls: true}
+
+    # a real XiVO: XUC's base URL, TLS options and one account per party
+    xuc: https://xivo.lab.example:443
+    tls: {verify: true, ca_file: xivo-ca.pem}
+    users:
+      alice: {login: jdoe, password: "${ALICE_PASSWORD}"}
+      bob: [{login: bsmith, password: s3cret}, {login: bsmith2, password: s3cret}]
+
+``${NAME}`` in any text is replaced by the environment variable (an unset one is an error), so
+passwords stay out of the file.  A party given a list of accounts gets one per pytest-xdist
+worker (worker N takes entry N), so parallel workers never share a line.  Pure: no I/O
+beyond reading the file, no asyncio.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from xctest.errors import SourceLocation, TargetError
+from xctest.yamlsource import MarkedDict, MarkedList, MarkedStr, load_yaml, locate, snippet
+
+__all__ = ["Account", "SimulatorSettings", "Target", "TlsOptions", "load_target"]
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class TlsOptions(BaseModel):
+    """How to trust the XiVO's certificate (https:// and wss://)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    verify: bool = Field(default=True, description="check the certificate chain and host name")
+    ca_file: str | None = Field(default=None, description="PEM file of the CA that signed it")
+
+
+class Account(BaseModel):
+    """The XUC credentials one party logs in with."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    login: str = Field(min_length=1, description="XUC/CTI login")
+    password: str = Field(default="", description="XUC/CTI password (simulator: from the lab)")
+    number: str | None = Field(
+        default=None, description="the user's number; default: the one XUC's LineConfig gives"
+    )
+
+
+class SimulatorSettings(BaseModel):
+    """The built-in simulator, started and stopped by the run."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    lab: str | None = Field(default=None, description="lab file (default: the built-in lab)")
+    tls: bool = Field(default=False, description="talk to it over https:// and wss://")
+
+
+class Target(BaseModel):
+    """A XiVO to run scenarios against: the simulator, or a real one given by ``xuc``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    simulator: SimulatorSettings | None = None
+    xuc: str | None = Field(default=None, description="XUC base URL, http(s)://host[:port]")
+    sip_port: int | None = Field(
+        default=None, ge=1, le=65535, description="SIP websocket port; default: the XUC port"
+    )
+    tls: TlsOptions = Field(default_factory=TlsOptions)
+    users: dict[str, tuple[Account, ...]] = Field(
+        default_factory=dict, description="party name -> account, or one account per worker"
+    )
+    moh: Literal["signature", "any-audio"] | None = Field(
+        default=None,
+        description="how music on hold is recognised: the simulator's signature, or any "
+        "audio that is no party's signature (default for a real XiVO)",
+    )
+    register_timeout: float = Field(default=10.0, gt=0, description="seconds to register")
+    base_dir: str = Field(default=".", exclude=True, description="where relative paths start")
+
+    @field_validator("users", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: v if isinstance(v, list | tuple) else [v] for k, v in value.items()}
+        return value
+
+    @field_validator("xuc")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r} is not an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Target:
+        if (self.simulator is None) == (self.xuc is None):
+            raise ValueError("a target has either 'simulator' or 'xuc', not both or neither")
+        if self.xuc is not None:
+            for party, accounts in self.users.items():
+                if any(not a.password for a in accounts):
+                    raise ValueError(f"users.{party}: a real XiVO needs the password")
+        return self
+
+    @classmethod
+    def default(cls) -> Target:
+        """The built-in simulator with the built-in lab."""
+        return cls(simulator=SimulatorSettings())
+
+    @property
+    def is_simulator(self) -> bool:
+        return self.simulator is not None
+
+    @property
+    def moh_mode(self) -> str:
+        return self.moh or ("signature" if self.is_simulator else "any-audio")
+
+    @property
+    def uses_tls(self) -> bool:
+        if self.simulator is not None:
+            return self.simulator.tls
+        return urlsplit(self.xuc or "").scheme == "https"
+
+    @property
+    def websocket_port(self) -> int | None:
+        """The SIP websocket port for a real XiVO (the XUC URL's port unless given)."""
+        if self.sip_port is not None or self.xuc is None:
+            return self.sip_port
+        parts = urlsplit(self.xuc)
+        return parts.port or (443 if parts.scheme == "https" else 80)
+
+    def path(self, name: str) -> Path:
+        """A path of the target file, relative to the file's folder."""
+        return Path(self.base_dir) / name
+
+    def account(self, party: str, worker: int = 0) -> Account | None:
+        """The account of ``party`` for xdist worker ``worker``; None if the file names none.
+
+        ``TargetError`` when the party has accounts but not one for this worker."""
+        accounts = self.users.get(party)
+        if not accounts:
+            return None
+        if worker >= len(accounts):
+            raise TargetError(
+                f"the target gives {len(accounts)} account(s) for {party!r}; parallel worker "
+                f"{worker} needs its own (list one account per worker)"
+            )
+        return accounts[worker]
+
+
+def load_target(path: str | Path) -> Target:
+    """Read and validate a target file; ``TargetError`` points at file:line:column."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise TargetError(f"cannot read target file {path}: {exc.strerror}") from exc
+    data = load_yaml(text, str(path), TargetError)
+    top = SourceLocation(str(path), 1, 1)
+    if not isinstance(data, dict):
+        raise TargetError("a target file is a mapping with 'simulator' or 'xuc'", top)
+    data = _expand_env(data, text)
+    try:
+        return Target.model_validate({**data, "base_dir": str(path.parent)})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = locate(data, err["loc"], top)
+        field = ".".join(str(p) for p in err["loc"]) or "(top)"
+        message = str(err["msg"]).removeprefix("Value error, ")
+        raise TargetError(
+            f"{field}: {message}", where, snippet(text, where.line, where.column, 0)
+        ) from exc
+
+
+def _expand_env(data: Any, text: str) -> Any:
+    """``${NAME}`` replaced by the environment variable, keeping source marks."""
+    if isinstance(data, MarkedDict):
+        out = MarkedDict({k: _expand_env(v, text) for k, v in data.items()})
+        out.key_locations, out.location = data.key_locations, data.location
+        return out
+    if isinstance(data, list):
+        items = MarkedList(_expand_env(v, text) for v in data)
+        items.location = getattr(data, "location", None)
+        return items
+    if isinstance(data, str):
+
+        def value(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in os.environ:
+                where = getattr(data, "location", None)
+                shown = snippet(text, where.line, where.column, 0) if where else ""
+                raise TargetError(f"environment variable {name} is not set", where, shown)
+            return os.environ[name]
+
+        result = MarkedStr(_ENV.sub(value, data))
+        result.location = getattr(data, "location", None)
+        return result
+    return data

@@ -1,0 +1,190 @@
+"""A XiVO to test against, opened for a run: the built-in simulator (started here, on free
+loopback ports, stopped on close) or a real XiVO named by a target file.
+
+``Xivo.phone(party)`` gives a phone logged in the xc_webrtc way (REST login, CTI websocket,
+LoggedOn, ``init``, REGISTER); every phone and CTI session it made is closed by ``aclose``.
+The composition root of the scenario layer: the one place that knows both the simulator and
+the phone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import Sequence
+from dataclasses import dataclass
+from types import TracebackType
+
+from xctest.audio.signature import Signature
+from xctest.cti.client import CtiClient
+from xctest.cti.messages import LineConfig, LoggedOn
+from xctest.errors import TargetError, XctestError
+from xctest.phone import Phone
+from xctest.scenario.target import Account, Target
+from xctest.sim import SimConfig, Simulator, default_lab, load_lab
+from xctest.transport.tls import client_context
+
+__all__ = ["Party", "Xivo"]
+
+
+@dataclass(frozen=True)
+class Party:
+    """A logged-in party of a run: its phone, its CTI session and what the XiVO said it is."""
+
+    name: str
+    phone: Phone
+    cti: CtiClient
+    login: str
+    number: str
+    display_name: str
+    line_name: str
+
+
+class Xivo:
+    """An opened target.  ``worker`` picks the accounts of a pytest-xdist worker."""
+
+    def __init__(self, target: Target | None = None, *, worker: int = 0) -> None:
+        self.target = target or Target.default()
+        self.worker = worker
+        self.simulator: Simulator | None = None
+        self._parties: list[Party] = []
+        self._ssl: ssl.SSLContext | None = None
+
+    async def __aenter__(self) -> Xivo:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    @property
+    def name(self) -> str:
+        """How reports name the target."""
+        if self.simulator is not None:
+            return f"simulator {self.base_url}"
+        return f"xivo {self.base_url}"
+
+    @property
+    def base_url(self) -> str:
+        if self.simulator is not None:
+            tls = self.target.simulator is not None and self.target.simulator.tls
+            return self.simulator.https_url if tls else self.simulator.http_url
+        assert self.target.xuc is not None
+        return self.target.xuc
+
+    async def start(self) -> None:
+        """Start the simulator (a real XiVO needs nothing started)."""
+        settings = self.target.simulator
+        if settings is not None and self.simulator is None:
+            lab = load_lab(self.target.path(settings.lab)) if settings.lab else default_lab()
+            config = SimConfig(sip_port=0, http_port=0, tls_port=0 if settings.tls else None)
+            self.simulator = Simulator(lab, config)
+            await self.simulator.start()
+        self._ssl = self._client_ssl()
+
+    def _client_ssl(self) -> ssl.SSLContext | None:
+        if not self.target.uses_tls:
+            return None
+        if self.simulator is not None and self.simulator.certificate is not None:
+            # the simulator's fresh self-signed certificate is the one CA trusted
+            return client_context(cadata=self.simulator.certificate.cert_pem.decode())
+        options = self.target.tls
+        ca = str(self.target.path(options.ca_file)) if options.ca_file else None
+        return client_context(verify=options.verify, cafile=ca)
+
+    def account(self, party: str) -> Account:
+        """Who ``party`` logs in as: the target's account, else (simulator) the lab user
+        whose login is the party name."""
+        account = self.target.account(party, self.worker)
+        if self.simulator is None:
+            if account is None:
+                raise TargetError(f"the target file has no account for party {party!r}")
+            return account
+        login = account.login if account is not None else party
+        user = self.simulator.lab.user_by_login(login)
+        if user is None:
+            known = ", ".join(u.login for u in self.simulator.lab.users)
+            raise TargetError(f"no lab user {login!r} for party {party!r} (lab users: {known})")
+        number = account.number if account is not None else None
+        return Account(login=login, password=user.password, number=number)
+
+    async def phone(
+        self,
+        party: str,
+        *,
+        signature: Signature | None = None,
+        listen_for: Sequence[Signature] = (),
+    ) -> Party:
+        """A phone for ``party``, logged in through XUC and registered."""
+        account = self.account(party)
+        cti = CtiClient(self.base_url, ssl_context=self._ssl, name=party)
+        phone = Phone(
+            cti=cti, ssl_context=self._ssl, name=party, signature=signature, listen_for=listen_for
+        )
+        lines: list[LineConfig] = []
+        cti.set_handler(
+            LineConfig, lambda m: lines.append(m) if isinstance(m, LineConfig) else None
+        )
+        try:
+            token = await cti.login(account.login, account.password)
+            await cti.connect()
+            await cti.wait_for(LoggedOn, timeout=self.target.register_timeout)
+            await phone.init(party, self.target.uses_tls, self._sip_port(), token.token)
+            await phone.wait_registered(self.target.register_timeout)
+        except (XctestError, OSError) as exc:
+            await phone.stop()
+            await cti.aclose()
+            raise XctestError(f"{party} ({account.login}) could not log in: {exc}") from exc
+        line = lines[0] if lines else None
+        number = account.number or (line.number if line else "") or ""
+        made = Party(
+            name=party,
+            phone=phone,
+            cti=cti,
+            login=account.login,
+            number=number,
+            display_name=self._display_name(account.login, party),
+            line_name=line.name if line else "",
+        )
+        self._parties.append(made)
+        return made
+
+    def _sip_port(self) -> int:
+        if self.simulator is not None:
+            return self.simulator.tls_port if self.target.uses_tls else self.simulator.sip_port
+        port = self.target.websocket_port
+        assert port is not None
+        return port
+
+    def _display_name(self, login: str, party: str) -> str:
+        if self.simulator is not None:
+            user = self.simulator.lab.user_by_login(login)
+            if user is not None:
+                return user.display_name
+        return party
+
+    async def release(self, parties: Sequence[Party]) -> None:
+        """Stop these parties' phones and close their CTI sessions."""
+        await asyncio.gather(*(self._close(p) for p in parties))
+        self._parties = [p for p in self._parties if p not in parties]
+
+    @staticmethod
+    async def _close(party: Party) -> None:
+        try:
+            await party.phone.stop()
+        finally:
+            await party.cti.aclose()
+
+    async def aclose(self) -> None:
+        """Close every phone made here, then stop the simulator."""
+        try:
+            await self.release(list(self._parties))
+        finally:
+            if self.simulator is not None:
+                await self.simulator.aclose()
+                self.simulator = None
