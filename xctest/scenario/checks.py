@@ -19,7 +19,7 @@ from xctest.audio.moh import MOH_NAME
 from xctest.audio.mos import pesq_mos
 from xctest.audio.signature import Signature, render
 from xctest.audio.tones import EU_TONES, NA_TONES, ProgressToneDetector
-from xctest.errors import ExpectationFailed, StepTimeout, XctestError
+from xctest.errors import ExpectationFailed, MediaError, StepTimeout, XctestError
 from xctest.phone import Call, CallState, Phone
 from xctest.scenario.expect import AudioCheck, HearsDtmf, MosCheck, TimingCheck
 from xctest.scenario.words import Sound
@@ -28,6 +28,7 @@ from xctest.timeline import Timeline
 __all__ = ["AudioRules", "CheckFailed", "current_call", "check_audio", "check_mos", "check_timing"]
 
 RATE = 48000
+TONE_WINDOW = 6.0  # at least one cycle and a half of the slowest cadence (EU ringback 1+4 s)
 
 
 class CheckFailed(ExpectationFailed):
@@ -91,13 +92,39 @@ async def check_audio(
     current call.  ``names`` maps each party to the signature name it plays; ``onset`` is how
     long the sound may take to start; ``since`` is the loop time the expect step began."""
     call = current_call(phone)
-    loop = asyncio.get_running_loop()
+    try:
+        return await _check_audio(check, phone, call, names, onset, rules, since)
+    except MediaError:
+        raise CheckFailed(
+            f"{phone.name} heard no audio on call {call.sip_call_id} in "
+            f"{_window_of(check, rules):g} s (no media received)",
+            {"call": call.sip_call_id, "frames": len(call.heard)},
+        ) from None
+
+
+def _window_of(check: AudioCheck, rules: AudioRules) -> float:
     seconds = check.for_ or rules.default_window
+    if check.hears in (Sound.RINGBACK, Sound.BUSY):
+        return max(seconds, TONE_WINDOW)
+    return seconds
+
+
+async def _check_audio(
+    check: AudioCheck,
+    phone: Phone,
+    call: Call,
+    names: Mapping[str, str],
+    onset: float,
+    rules: AudioRules,
+    since: float,
+) -> dict[str, Any]:
+    loop = asyncio.get_running_loop()
+    seconds = _window_of(check, rules)
     heard = check.hears
     if isinstance(heard, HearsDtmf):
         return await _hears_dtmf(call, heard.dtmf, onset + seconds, since)
     if heard in (Sound.RINGBACK, Sound.BUSY):
-        return await _hears_tone(call, str(heard), max(seconds, 6.0))
+        return await _hears_tone(call, str(heard), seconds)
     signatures = [*names.values(), MOH_NAME]
     wanted: str | None = None
     if heard == Sound.MUSIC_ON_HOLD:
@@ -179,7 +206,7 @@ async def _hears_dtmf(call: Call, digits: str, timeout: float, since: float) -> 
 
 async def _hears_tone(call: Call, which: str, seconds: float) -> dict[str, Any]:
     """A call-progress tone (EU or NA plan) in the next ``seconds`` of received audio."""
-    t0, t1 = await call.listen(seconds)
+    await call.listen(seconds)
     audio = call.recording()[-int(seconds * RATE) :]
     detector = ProgressToneDetector((*EU_TONES, *NA_TONES), rate=RATE)
     found = sorted({m.name for m in detector.feed(audio)})
@@ -249,6 +276,13 @@ async def check_mos(
     t0, t1 = await call.listen(rules.mos_window)
     shares = _shares(call, [s.name for s in signatures], t0, t1)
     source = max(signatures, key=lambda s: shares[s.name])
+    if shares[source.name] < rules.heard:
+        raise CheckFailed(
+            f"{phone.name}: no MOS without a far party speaking: the strongest signal, "
+            f"{source.name}'s, is in {shares[source.name]:.0%} of frames "
+            f"(needs {rules.heard:.0%})",
+            {"call": call.sip_call_id, "shares": shares},
+        )
     audio = call.recording()[-int(rules.mos_window * RATE) :]
     reference = render(source, rules.mos_window, RATE)
     result = await asyncio.get_running_loop().run_in_executor(

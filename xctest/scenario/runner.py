@@ -171,14 +171,18 @@ class _Run:
         )
 
     async def _expect(self, expect: m.Expectations) -> dict[str, object]:
-        """Every part is checked (events first, then audio, timings, MOS) even after one
-        fails, so a failure report shows all that did not hold."""
+        """Every part is checked even after one fails, so a failure report shows all that did
+        not hold: events first, then audio, timings and MOS at the same time."""
         evidence: dict[str, object] = {}
         failures: list[str] = []
         began = asyncio.get_running_loop().time()
-        parts: list[tuple[str, Awaitable[object]]] = []
         if expect.events is not None:
-            parts.append(("events", self._events(expect.events)))
+            try:
+                evidence["events"] = await self._events(expect.events)
+            except CheckFailed as exc:
+                failures.append(str(exc))
+                evidence["events"] = exc.evidence
+        parts: list[tuple[str, Awaitable[object]]] = []
         if expect.audio:
             parts.append(("audio", self._all_audio(expect.audio, began)))
         for timing in expect.timings:
@@ -187,12 +191,15 @@ class _Run:
             phone = self.parties[mos.party].phone
             signatures = list(self.signatures.values())
             parts.append((f"mos {mos.party}", check_mos(mos, phone, signatures, self.rules)))
-        for label, part in parts:
-            try:
-                evidence[label] = await part
-            except CheckFailed as exc:
-                failures.append(str(exc))
-                evidence[label] = exc.evidence
+        outcomes = await asyncio.gather(*(p for _, p in parts), return_exceptions=True)
+        for (label, _), outcome in zip(parts, outcomes, strict=True):
+            if isinstance(outcome, CheckFailed):
+                failures.append(str(outcome))
+                evidence[label] = outcome.evidence
+            elif isinstance(outcome, BaseException):
+                raise outcome
+            else:
+                evidence[label] = outcome
         if failures:
             refused = self._xuc_errors()
             if refused:
@@ -242,12 +249,11 @@ class _Run:
         while True:
             final = loop.time() >= deadline
             outcome = check_events(events, self._window(), self.resolve, final=final)
+            if outcome.ok and (final or not only_never):
+                return outcome.message
             if not outcome.ok and not outcome.pending:
-                raise CheckFailed(outcome.message, {"seen": [str(e) for e in outcome.seen]})
-            if (outcome.ok and not only_never) or final:
-                if outcome.ok:
-                    return outcome.message
-                raise CheckFailed(outcome.message, {"seen": [str(e) for e in outcome.seen]})
+                message = f"within {within:g} s, {outcome.message}" if final else outcome.message
+                raise CheckFailed(message, {"seen": [str(e) for e in outcome.seen]})
             await self._anything_new(deadline - loop.time())
 
     def _window(self) -> dict[str, list]:  # type: ignore[type-arg]

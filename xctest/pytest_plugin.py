@@ -1,0 +1,171 @@
+"""pytest plugin (entry point ``pytest11``): scenario files are tests, and Python tests get
+the same XiVO through fixtures.
+
+- Files named ``*.scenario.yaml`` are collected (never other YAML); each scenario, and each
+  row of its matrix, is one test item.  A broken file is a collection error that shows
+  file:line:column and the offending lines.
+- A failing item shows the failing step's YAML, what was expected and what was seen.
+- ``--xctest-target FILE`` runs against a real XiVO (default: a fresh built-in simulator per
+  item, on free loopback ports, so pytest-xdist workers never collide); with xdist, worker N
+  uses the N-th account of each party in the target file.
+- ``--xctest-reports DIR`` also writes the JSON-lines report of the scenario items.
+- Fixtures ``xctest_target`` (the ``Target``), ``xivo`` (an opened ``Xivo``) and
+  ``xivo_phone`` (``await xivo_phone("alice")`` → a logged-in, registered ``Party``); the
+  async fixtures need pytest-asyncio.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from xctest.errors import ScenarioError
+from xctest.scenario import SCENARIO_SUFFIX, Scenario, load_scenarios
+from xctest.scenario.report import ReportWriter, ScenarioResult
+from xctest.scenario.runner import run_scenario
+from xctest.scenario.target import Target, load_target
+from xctest.scenario.xivo import Party, Xivo
+
+_REPORT = pytest.StashKey[ReportWriter]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("xctest", "xctest call scenarios")
+    group.addoption(
+        "--xctest-target",
+        default=None,
+        help="target file (a real XiVO, or simulator options); default: built-in simulator",
+    )
+    group.addoption(
+        "--xctest-reports",
+        default=None,
+        help="folder for the JSON-lines report of scenario items (default: none)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    folder = config.getoption("--xctest-reports", None)
+    if folder:
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+        config.stash[_REPORT] = ReportWriter(folder, tag=worker)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    writer = config.stash.get(_REPORT, None)
+    if writer is not None:
+        writer.close()
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> ScenarioFile | None:
+    if file_path.name.endswith(SCENARIO_SUFFIX):
+        return ScenarioFile.from_parent(parent, path=file_path)
+    return None
+
+
+def worker_index() -> int:
+    """This pytest-xdist worker's number (``gw3`` → 3); 0 without xdist."""
+    match = re.fullmatch(r"gw(\d+)", os.environ.get("PYTEST_XDIST_WORKER", ""))
+    return int(match.group(1)) if match else 0
+
+
+def target_of(config: pytest.Config) -> Target:
+    path = config.getoption("--xctest-target", None)
+    return load_target(path) if path else Target.default()
+
+
+class ScenarioFile(pytest.File):
+    """One ``*.scenario.yaml``: its scenarios, validated before any call is placed."""
+
+    def collect(self) -> Iterator[ScenarioItem]:
+        for scenario in load_scenarios(self.path):
+            yield ScenarioItem.from_parent(self, name=scenario.name, scenario=scenario)
+
+    def repr_failure(  # type: ignore[override]
+        self, excinfo: pytest.ExceptionInfo[BaseException]
+    ) -> str:
+        if isinstance(excinfo.value, ScenarioError):
+            return str(excinfo.value)
+        return str(super().repr_failure(excinfo))
+
+
+class ScenarioFailed(Exception):
+    """The scenario did not pass; carries its result for the failure report."""
+
+    def __init__(self, result: ScenarioResult) -> None:
+        self.result = result
+        super().__init__(result.explain())
+
+
+class ScenarioItem(pytest.Item):
+    """One scenario (one matrix row), run on its own event loop against a fresh target."""
+
+    def __init__(self, *, scenario: Scenario, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.scenario = scenario
+        self.result: ScenarioResult | None = None
+
+    def runtest(self) -> None:
+        self.result = asyncio.run(self._run())
+        writer = self.config.stash.get(_REPORT, None)
+        if writer is not None:
+            writer.write(self.result)
+        self.user_properties.append(("xctest_status", str(self.result.status)))
+        if not self.result.passed:
+            raise ScenarioFailed(self.result)
+
+    async def _run(self) -> ScenarioResult:
+        async with Xivo(target_of(self.config), worker=worker_index()) as xivo:
+            return await run_scenario(self.scenario, xivo)
+
+    def repr_failure(  # type: ignore[override]
+        self, excinfo: pytest.ExceptionInfo[BaseException]
+    ) -> str:
+        if isinstance(excinfo.value, ScenarioFailed):
+            result = excinfo.value.result
+            return f"scenario {result.name!r} {result.status} ({result.file})\n{result.explain()}"
+        if isinstance(excinfo.value, ScenarioError):
+            return str(excinfo.value)
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        where = self.scenario.location
+        line = where.line - 1 if where is not None else None
+        return self.path, line, f"scenario: {self.name}"
+
+
+# --- fixtures for Python tests ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def xctest_target(pytestconfig: pytest.Config) -> Target:
+    """The target of this run (``--xctest-target``, default the built-in simulator)."""
+    return target_of(pytestconfig)
+
+
+try:
+    import pytest_asyncio
+except ImportError:  # the scenario items work without it; the async fixtures need it
+    pass
+else:
+
+    @pytest_asyncio.fixture
+    async def xivo(xctest_target: Target) -> AsyncIterator[Xivo]:
+        """The target, opened (a simulator is started) for one test and closed after it."""
+        async with Xivo(xctest_target, worker=worker_index()) as opened:
+            yield opened
+
+    @pytest_asyncio.fixture
+    async def xivo_phone(xivo: Xivo) -> Callable[[str], Awaitable[Party]]:
+        """``await xivo_phone("alice")``: the party's phone, logged in and registered; every
+        phone is stopped when the test ends."""
+
+        async def make(party: str) -> Party:
+            return await xivo.phone(party)
+
+        return make
