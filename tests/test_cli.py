@@ -109,3 +109,99 @@ def test_schema_is_json_schema_of_the_language():
     schema = json.loads(out.stdout)
     assert schema["$schema"].startswith("https://json-schema.org/")
     assert "steps" in json.dumps(schema)
+
+
+# --- xctest run ----------------------------------------------------------------------------------
+
+UNKNOWN = """name: unknown number
+parties: [alice]
+steps:
+  - alice: {dial: "1099"}
+  - expect: {events: {in_order: [{alice: {webrtc: Terminated, reason: Not Found}}]}}
+"""
+NOT_FOUND_IS_BUSY = UNKNOWN.replace("name: unknown number", "name: wrong reason").replace(
+    "reason: Not Found", "reason: Busy Here"
+)
+LONG = """name: long call
+parties: [alice, bob]
+steps:
+  - alice: {dial: bob}
+  - bob: answer
+  - keep_call_up: 60s
+"""
+
+
+def scenario_dir(tmp_path: Path, **files: str) -> Path:
+    folder = tmp_path / "plans"
+    folder.mkdir()
+    for name, text in files.items():
+        (folder / f"{name}.scenario.yaml").write_text(text)
+    return folder
+
+
+def test_run_exit_status_table_and_report(tmp_path):
+    plans = scenario_dir(tmp_path, a=UNKNOWN, b=NOT_FOUND_IS_BUSY)
+    out = run("run", str(plans), "--reports", str(tmp_path / "out"), timeout=60)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "1 passed, 1 failed" in out.stdout
+    assert "FAILED" in out.stdout and "step 2 at " in out.stdout
+    assert 'alice: webrtc Terminated reason="Busy Here"' in out.stdout
+    (report,) = (tmp_path / "out").glob("xctest-*.jsonl")
+    records = [json.loads(line) for line in report.read_text().splitlines()]
+    assert [(r["name"], r["status"]) for r in records] == [
+        ("unknown number", "passed"),
+        ("wrong reason", "failed"),
+    ]
+    assert records[0]["logs"] == {}
+    assert any("404 Not Found" in line for line in records[1]["logs"]["alice"])
+    assert records[1]["steps"][1]["where"].endswith("b.scenario.yaml:5:5")
+
+
+def test_run_selects_by_name_and_passes(tmp_path):
+    plans = scenario_dir(tmp_path, a=UNKNOWN, b=NOT_FOUND_IS_BUSY)
+    out = run("run", str(plans), "-k", "unknown", "--reports", str(tmp_path / "o"), timeout=60)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "1 passed" in out.stdout and "wrong reason" not in out.stdout
+
+
+def test_run_places_no_call_when_a_file_is_invalid(tmp_path):
+    plans = scenario_dir(tmp_path, a=UNKNOWN, b=UNKNOWN.replace("dial:", "diall:"))
+    out = run("run", str(plans), "--reports", str(tmp_path / "out"))
+    assert out.returncode == 1
+    assert "b.scenario.yaml:4:13: unknown action 'diall'; did you mean 'dial'?" in out.stderr
+    assert "1 invalid file(s); no call placed" in out.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_run_without_scenarios_is_a_usage_error(tmp_path):
+    out = run("run", str(tmp_path))
+    assert out.returncode == 2
+    assert "no *.scenario.yaml file" in out.stderr
+
+
+def test_an_interrupted_run_keeps_the_results_already_gathered(tmp_path):
+    import signal
+
+    plans = scenario_dir(tmp_path, a=UNKNOWN, b=LONG)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "xctest.cli", "run", str(plans), "--reports", str(tmp_path / "o")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:  # the first scenario's line: its record is on disk
+            if "unknown number" in line:
+                break
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+    (report,) = (tmp_path / "o").glob("xctest-*.jsonl")
+    records = [json.loads(line) for line in report.read_text().splitlines()]
+    assert [(r["name"], r["status"]) for r in records] == [("unknown number", "passed")]

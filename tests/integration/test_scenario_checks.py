@@ -226,3 +226,10 @@ async def test_wrong_credentials_fail_the_scenario_before_any_step(tmp_path):
     assert result.status is Status.ERROR
     assert all(s.status is Status.NOT_RUN for s in result.steps)
     assert "no lab user 'nobody' for party 'bob'" in result.message
+
+
+async def test_a_clean_call_scores_a_mos_above_the_bound_and_keeps_the_score():
+    result = await run(CONNECT + "  - expect: {mos: {alice: {at_least: 3.5}}}\n")
+    assert result.status is Status.PASSED, result.explain()
+    evidence = result.steps[3].evidence["mos alice"]
+    assert evidence["reference"] == "bob" and 3.5 <= evidence["mos"] <= 4.65
