@@ -33,6 +33,7 @@ from xctest.scenario.target import Target, load_target
 from xctest.scenario.xivo import Party, Xivo
 
 _REPORT = pytest.StashKey[ReportWriter]()
+_TARGET = pytest.StashKey[Target]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -50,6 +51,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    try:
+        config.stash[_TARGET] = target_of(config)
+    except ScenarioError as exc:  # a usage error: before anything is collected
+        raise pytest.UsageError(f"--xctest-target: {exc}") from None
     folder = config.getoption("--xctest-reports", None)
     if folder:
         worker = os.environ.get("PYTEST_XDIST_WORKER", "")
@@ -120,7 +125,7 @@ class ScenarioItem(pytest.Item):
             raise ScenarioFailed(self.result)
 
     async def _run(self) -> ScenarioResult:
-        async with Xivo(target_of(self.config), worker=worker_index()) as xivo:
+        async with Xivo(self.config.stash[_TARGET], worker=worker_index()) as xivo:
             return await run_scenario(self.scenario, xivo)
 
     def repr_failure(  # type: ignore[override]
@@ -145,7 +150,7 @@ class ScenarioItem(pytest.Item):
 @pytest.fixture(scope="session")
 def xctest_target(pytestconfig: pytest.Config) -> Target:
     """The target of this run (``--xctest-target``, default the built-in simulator)."""
-    return target_of(pytestconfig)
+    return pytestconfig.stash[_TARGET]
 
 
 try:

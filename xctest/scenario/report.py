@@ -16,6 +16,7 @@ from typing import IO, Any
 
 __all__ = [
     "ReportWriter",
+    "read_report",
     "ScenarioResult",
     "Status",
     "StepResult",

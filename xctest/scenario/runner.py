@@ -27,6 +27,7 @@ from xctest.scenario.xivo import Party, Xivo
 __all__ = ["run_scenario", "step_text"]
 
 log = logging.getLogger(__name__)
+_STEP_LINES = 40  # of a step's YAML, shown in a failure
 _LOG_LINES = 200  # per party, kept in the report of a scenario that did not pass
 
 
@@ -321,9 +322,16 @@ def step_text(step: m.Step, files: dict[str, list[str]] | None = None) -> str:
         return type(step).__name__
     first = lines[where.line - 1]
     base = len(first) - len(first.lstrip())
-    out = [first]
-    for line in lines[where.line : where.line + 20]:
-        if not line.strip() or len(line) - len(line.lstrip()) <= base:
-            break
-        out.append(line)
-    return "\n".join(out)
+    body: list[str] = []
+    for line in lines[where.line :]:
+        if line.strip() and len(line) - len(line.lstrip()) <= base:
+            break  # the next step, or the end of the steps
+        body.append(line)
+    while body and not body[-1].strip():
+        body.pop()
+    if len(body) > _STEP_LINES:
+        body = [
+            *body[:_STEP_LINES],
+            f"{' ' * (base + 4)}... ({len(body) - _STEP_LINES} more lines)",
+        ]
+    return "\n".join([first, *body])

@@ -13,9 +13,9 @@ Two kinds, one format (``*.target.yaml`` by convention, any name works)::
       bob: [{login: bsmith, password: s3cret}, {login: bsmith2, password: s3cret}]
 
 ``${NAME}`` in any text is replaced by the environment variable (an unset one is an error), so
-passwords stay out of the file.  A party given a list of accounts gets one per pytest-xdist
-worker (worker N takes entry N), so parallel workers never share a line.  Pure: no I/O
-beyond reading the file, no asyncio.
+passwords stay out of the file; ``$$`` writes a ``$``.  A party given a list of accounts gets
+one per pytest-xdist worker (worker N takes entry N), so parallel workers never share a line.
+Pure: no I/O beyond reading the file, no asyncio.
 """
 
 from __future__ import annotations
@@ -26,14 +26,22 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from xctest.errors import SourceLocation, TargetError
 from xctest.yamlsource import MarkedDict, MarkedList, MarkedStr, load_yaml, locate, snippet
 
 __all__ = ["Account", "SimulatorSettings", "Target", "TlsOptions", "load_target"]
 
-_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_ENV = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 class TlsOptions(BaseModel):
@@ -105,14 +113,21 @@ class Target(BaseModel):
             raise ValueError(f"{value!r} is not an http:// or https:// URL")
         return value.rstrip("/")
 
+    @field_validator("users")
+    @classmethod
+    def _passwords(
+        cls, value: dict[str, tuple[Account, ...]], info: ValidationInfo
+    ) -> dict[str, tuple[Account, ...]]:
+        if info.data.get("xuc") is not None:
+            for party, accounts in value.items():
+                if any(not a.password for a in accounts):
+                    raise ValueError(f"{party}: a real XiVO needs the password")
+        return value
+
     @model_validator(mode="after")
     def _one_kind(self) -> Target:
         if (self.simulator is None) == (self.xuc is None):
             raise ValueError("a target has either 'simulator' or 'xuc', not both or neither")
-        if self.xuc is not None:
-            for party, accounts in self.users.items():
-                if any(not a.password for a in accounts):
-                    raise ValueError(f"users.{party}: a real XiVO needs the password")
         return self
 
     @classmethod
@@ -178,10 +193,12 @@ def load_target(path: str | Path) -> Target:
     except ValidationError as exc:
         err = exc.errors()[0]
         where = locate(data, err["loc"], top)
-        field = ".".join(str(p) for p in err["loc"]) or "(top)"
+        field = ".".join(str(p) for p in err["loc"])
         message = str(err["msg"]).removeprefix("Value error, ")
         raise TargetError(
-            f"{field}: {message}", where, snippet(text, where.line, where.column, 0)
+            f"{field}: {message}" if field else message,
+            where,
+            snippet(text, where.line, where.column, 0),
         ) from exc
 
 
@@ -199,6 +216,8 @@ def _expand_env(data: Any, text: str) -> Any:
 
         def value(match: re.Match[str]) -> str:
             name = match.group(1)
+            if name is None:  # $$ writes a dollar sign
+                return "$"
             if name not in os.environ:
                 where = getattr(data, "location", None)
                 shown = snippet(text, where.line, where.column, 0) if where else ""

@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
 
-from xctest.audio.signature import Signature
+from xctest.audio.moh import MOH_INDEX
+from xctest.audio.signature import Signature, signature_for
 from xctest.cti.client import CtiClient
 from xctest.cti.messages import LineConfig, LoggedOn
 from xctest.errors import TargetError, XctestError
@@ -120,8 +121,15 @@ class Xivo:
         signature: Signature | None = None,
         listen_for: Sequence[Signature] = (),
     ) -> Party:
-        """A phone for ``party``, logged in through XUC and registered."""
+        """A phone for ``party``, logged in through XUC and registered.  Without
+        ``signature``/``listen_for`` the party plays its own signature among those of every
+        party the target knows, and listens for all of them."""
         account = self.account(party)
+        if signature is None:
+            known = self.known_signatures()
+            if party not in known:
+                raise TargetError(f"party {party!r} is not among the target's: {', '.join(known)}")
+            signature, listen_for = known[party], tuple(known.values())
         cti = CtiClient(self.base_url, ssl_context=self._ssl, name=party)
         phone = Phone(
             cti=cti, ssl_context=self._ssl, name=party, signature=signature, listen_for=listen_for
@@ -153,6 +161,14 @@ class Xivo:
         )
         self._parties.append(made)
         return made
+
+    def known_signatures(self) -> dict[str, Signature]:
+        """A distinct signature for every party the target knows: the lab's users (simulator)
+        and the target file's parties, in that order."""
+        names = [u.login for u in self.simulator.lab.users] if self.simulator else []
+        names += [p for p in self.target.users if p not in names]
+        usable = MOH_INDEX  # the last signature is music on hold
+        return {name: signature_for(i, name) for i, name in enumerate(names[:usable])}
 
     def _sip_port(self) -> int:
         if self.simulator is not None:
