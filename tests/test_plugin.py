@@ -229,3 +229,32 @@ def test_a_misspelt_target_file_fails_with_its_file_and_line(pt):
         consecutive=True,
     )
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
+
+
+@pytest.mark.integration
+def test_allure_results_carry_steps_parameters_timelines_and_the_wav_of_a_failed_check(pt):
+    pt.makefile(
+        ".scenario.yaml",
+        hears="name: hears {what}\nparties: [alice, bob]\nmatrix: {what: [bob, nothing]}\n"
+        "steps:\n  - alice: {dial: bob}\n  - bob: answer\n"
+        '  - expect: {audio: {alice: {hears: "{what}"}}}\n',
+    )
+    result = run(pt, "--alluredir", "allure")
+    result.assert_outcomes(passed=1, failed=1)
+    records = [json.loads(p.read_text()) for p in (pt.path / "allure").glob("*-result.json")]
+    by_name = {r["name"]: r for r in records}
+    assert set(by_name) == {"hears bob[what=bob]", "hears nothing[what=nothing]"}
+    good, bad = by_name["hears bob[what=bob]"], by_name["hears nothing[what=nothing]"]
+    assert (good["status"], bad["status"]) == ("passed", "failed")
+    assert {"name": "what", "value": "'nothing'"} in bad["parameters"]
+    assert [(s["name"], s["status"]) for s in bad["steps"]] == [
+        ("step 1: - alice: {dial: bob}", "passed"),
+        ("step 2: - bob: answer", "passed"),
+        ('step 3: - expect: {audio: {alice: {hears: "{what}"}}}', "failed"),
+    ]
+    assert "alice should hear nothing, but heard bob" in bad["steps"][2]["statusDetails"]["message"]
+    names = {a["name"]: a for a in bad["attachments"]}
+    assert {"result", "timeline alice", "timeline bob", "step3-alice"} <= set(names)
+    wav = (pt.path / "allure" / names["step3-alice"]["source"]).read_bytes()
+    assert wav[:4] == b"RIFF" and wav[8:12] == b"WAVE" and len(wav) > 48000 * 2
+    assert "step3-alice" not in {a["name"] for a in good.get("attachments", [])}

@@ -9,6 +9,9 @@ the same XiVO through fixtures.
   item, on free loopback ports, so pytest-xdist workers never collide); with xdist, worker N
   uses the N-th account of each party in the target file.
 - ``--xctest-reports DIR`` also writes the JSON-lines report of the scenario items.
+- With allure-pytest installed (``--alluredir``), each scenario item carries its steps with
+  their status, its matrix parameters, the result JSON, every party's timeline and, for a
+  failed audio check, a WAV of what the party heard.
 - Fixtures ``xctest_target`` (the ``Target``), ``xivo`` (an opened ``Xivo``) and
   ``xivo_phone`` (``await xivo_phone("alice")`` → a logged-in, registered ``Party``); the
   async fixtures need pytest-asyncio.
@@ -17,6 +20,8 @@ the same XiVO through fixtures.
 from __future__ import annotations
 
 import asyncio
+import importlib
+import json
 import os
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -27,7 +32,7 @@ import pytest
 
 from xctest.errors import ScenarioError
 from xctest.scenario import SCENARIO_SUFFIX, Scenario, load_scenarios
-from xctest.scenario.report import ReportWriter, ScenarioResult
+from xctest.scenario.report import ReportWriter, ScenarioResult, Status, wav_bytes
 from xctest.scenario.runner import run_scenario
 from xctest.scenario.target import Target, load_target
 from xctest.scenario.xivo import Party, Xivo
@@ -99,8 +104,17 @@ class ScenarioFile(pytest.File):
         return str(super().repr_failure(excinfo))
 
 
-class ScenarioFailed(Exception):
-    """The scenario did not pass; carries its result for the failure report."""
+class ScenarioFailed(AssertionError):
+    """An expectation of the scenario did not hold (a verdict: allure says "failed")."""
+
+    def __init__(self, result: ScenarioResult) -> None:
+        self.result = result
+        super().__init__(result.explain())
+
+
+class ScenarioBroken(Exception):
+    """The scenario could not be carried out: log-in refused, a step past its deadline
+    (allure says "broken")."""
 
     def __init__(self, result: ScenarioResult) -> None:
         self.result = result
@@ -121,8 +135,12 @@ class ScenarioItem(pytest.Item):
         if writer is not None:
             writer.write(self.result)
         self.user_properties.append(("xctest_status", str(self.result.status)))
-        if not self.result.passed:
+        if allure is not None:
+            _to_allure(self.scenario, self.result)
+        if self.result.status is Status.FAILED:
             raise ScenarioFailed(self.result)
+        if not self.result.passed:
+            raise ScenarioBroken(self.result)
 
     async def _run(self) -> ScenarioResult:
         async with Xivo(self.config.stash[_TARGET], worker=worker_index()) as xivo:
@@ -131,7 +149,7 @@ class ScenarioItem(pytest.Item):
     def repr_failure(  # type: ignore[override]
         self, excinfo: pytest.ExceptionInfo[BaseException]
     ) -> str:
-        if isinstance(excinfo.value, ScenarioFailed):
+        if isinstance(excinfo.value, ScenarioFailed | ScenarioBroken):
             result = excinfo.value.result
             return f"scenario {result.name!r} {result.status} ({result.file})\n{result.explain()}"
         if isinstance(excinfo.value, ScenarioError):
@@ -142,6 +160,48 @@ class ScenarioItem(pytest.Item):
         where = self.scenario.location
         line = where.line - 1 if where is not None else None
         return self.path, line, f"scenario: {self.name}"
+
+
+# --- allure (when allure-pytest is installed) ----------------------------------------------
+
+
+def _optional(module: str) -> Any:
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        return None
+
+
+allure: Any = _optional("allure")
+
+
+def _to_allure(scenario: Scenario, result: ScenarioResult) -> None:
+    """The scenario in the allure report: its steps with their status, the parameters of
+    its matrix row, the result as JSON, each party's timeline and the WAV evidence."""
+    assert allure is not None
+    allure.dynamic.title(result.name)
+    if scenario.description:
+        allure.dynamic.description(scenario.description)
+    allure.dynamic.feature(Path(result.file).name)
+    for key, value in result.params.items():
+        allure.dynamic.parameter(key, value)
+    for step in result.steps:
+        if step.status is Status.NOT_RUN:
+            continue
+        title = f"step {step.index}: {step.text.strip().splitlines()[0]}"
+        try:
+            with allure.step(title):
+                allure.attach(step.text, "YAML", allure.attachment_type.TEXT)
+                if step.status is not Status.PASSED:
+                    raise AssertionError(step.message)
+        except AssertionError:
+            pass  # recorded as the step's failure; the item fails below
+    report = json.dumps(result.to_json(), indent=2, default=str)
+    allure.attach(report, "result", allure.attachment_type.JSON)
+    for party, lines in result.logs.items():
+        allure.attach("\n".join(lines), f"timeline {party}", allure.attachment_type.TEXT)
+    for key, pcm in result.recordings.items():
+        allure.attach(wav_bytes(pcm), key, attachment_type="audio/wav", extension="wav")
 
 
 # --- fixtures for Python tests ------------------------------------------------------------------

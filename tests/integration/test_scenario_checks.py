@@ -233,3 +233,31 @@ async def test_a_clean_call_scores_a_mos_above_the_bound_and_keeps_the_score():
     assert result.status is Status.PASSED, result.explain()
     evidence = result.steps[3].evidence["mos alice"]
     assert evidence["reference"] == "bob" and 3.5 <= evidence["mos"] <= 4.65
+
+
+async def test_a_failed_audio_check_keeps_what_the_party_heard_as_wav(tmp_path):
+    import wave
+
+    import numpy as np
+
+    from xctest.audio.detector import SignatureDetector
+    from xctest.audio.signature import signature_for
+    from xctest.scenario.report import ReportWriter, read_report
+
+    result = await run(CONNECT + "  - expect: {audio: {alice: {hears: nothing}}}\n")
+    failed_at(result, 4)
+    assert list(result.recordings) == ["step4-alice"]
+    writer = ReportWriter(tmp_path)
+    writer.write(result)
+    writer.close()
+    (record,) = read_report(writer.path)
+    (path,) = record["audio_files"]
+    with wave.open(path) as wav:
+        assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (1, 2, 48000)
+        pcm = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+    audio = pcm.astype(np.float32) / 32767.0
+    assert 2.0 <= audio.size / 48000 <= 10.0  # the call's audio up to the end of the check
+    parties = [signature_for(0, "alice"), signature_for(1, "bob")]
+    frames = SignatureDetector(parties).feed(audio[-48000:])  # its last second
+    share = sum("bob" in f.present for f in frames) / len(frames)
+    assert share >= 0.8 and not any("alice" in f.present for f in frames)

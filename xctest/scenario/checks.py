@@ -32,11 +32,21 @@ TONE_WINDOW = 6.0  # at least one cycle and a half of the slowest cadence (EU ri
 
 
 class CheckFailed(ExpectationFailed):
-    """An expectation did not hold; ``evidence`` is what was measured."""
+    """An expectation did not hold; ``evidence`` is what was measured, ``recordings`` what
+    the parties received (16-bit PCM, mono, 48 kHz, by party)."""
 
-    def __init__(self, message: str, evidence: dict[str, Any]):
+    def __init__(
+        self, message: str, evidence: dict[str, Any], recordings: dict[str, bytes] | None = None
+    ):
         self.evidence = evidence
+        self.recordings = dict(recordings or {})
         super().__init__(message, observed=evidence)
+
+
+def pcm16(call: Call, seconds: float) -> bytes:
+    """The last ``seconds`` received on ``call`` as 16-bit PCM (for a failure's evidence)."""
+    audio = call.recording()[-int(seconds * RATE) :]
+    return (np.clip(audio, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """Results of scenario runs: per-step verdicts with their evidence, JSON lines under
-``reports/`` (one line per scenario, written as soon as it ends), and the summary table.
+``reports/`` (one line per scenario, written as soon as it ends) with WAV files of what
+parties heard when an audio check failed, and the summary table.
 
 Pure data and file writing; no asyncio, no phones.
 """
@@ -8,9 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import io
 import json
+import wave
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -21,6 +24,7 @@ __all__ = [
     "Status",
     "StepResult",
     "summary_table",
+    "wav_bytes",
 ]
 
 
@@ -58,6 +62,10 @@ class ScenarioResult:
     message: str = ""  # what went wrong outside any step (log-in, set-up)
     steps: list[StepResult] = field(default_factory=list)
     logs: dict[str, list[str]] = field(default_factory=dict)  # each party's timeline, if not passed
+    # what parties received in failed audio/MOS checks ("step3-alice" -> 16-bit PCM, 48 kHz);
+    # written as WAV files next to the report, whose names go in ``audio_files``
+    recordings: dict[str, bytes] = field(default_factory=dict, repr=False)
+    audio_files: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -77,11 +85,23 @@ class ScenarioResult:
         return f"{head}\n{body}\n{step.message}"
 
     def to_json(self) -> dict[str, Any]:
-        out = asdict(self)
+        out = asdict(replace(self, recordings={}))
+        del out["recordings"]
         out["status"] = str(self.status)
         for step in out["steps"]:
             step["status"] = str(step["status"])
         return out
+
+
+def wav_bytes(pcm: bytes, rate: int = 48000) -> bytes:
+    """A WAV file of 16-bit mono PCM."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(pcm)
+    return buffer.getvalue()
 
 
 def now_iso() -> str:
@@ -97,11 +117,23 @@ class ReportWriter:
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
         self.path = self.folder / f"xctest-{stamp}{'-' + tag if tag else ''}.jsonl"
         self._file: IO[str] | None = None
+        self._count = 0
+
+    def _wav(self, name: str, pcm: bytes) -> Path:
+        """``pcm`` (16-bit mono 48 kHz) as ``<report name>/<name>.wav``."""
+        folder = self.folder / self.path.stem
+        folder.mkdir(exist_ok=True)
+        path = folder / f"{name}.wav"
+        path.write_bytes(wav_bytes(pcm))
+        return path
 
     def write(self, result: ScenarioResult) -> None:
         if self._file is None:
             self.folder.mkdir(parents=True, exist_ok=True)
             self._file = self.path.open("a", encoding="utf-8")
+        self._count += 1
+        for key, pcm in result.recordings.items():
+            result.audio_files.append(str(self._wav(f"{self._count:03d}-{key}", pcm)))
         self._file.write(json.dumps(result.to_json(), default=str, sort_keys=True) + "\n")
         self._file.flush()
 

@@ -18,7 +18,15 @@ from xctest.audio.signature import Signature, signature_for
 from xctest.errors import ExpectationFailed, XctestError
 from xctest.scenario import model as m
 from xctest.scenario.actions import perform
-from xctest.scenario.checks import AudioRules, CheckFailed, check_audio, check_mos, check_timing
+from xctest.scenario.checks import (
+    AudioRules,
+    CheckFailed,
+    check_audio,
+    check_mos,
+    check_timing,
+    current_call,
+    pcm16,
+)
 from xctest.scenario.events import check_events
 from xctest.scenario.report import ScenarioResult, Status, StepResult, now_iso
 from xctest.scenario.values import PartyField, Template
@@ -29,6 +37,7 @@ __all__ = ["run_scenario", "step_text"]
 log = logging.getLogger(__name__)
 _STEP_LINES = 40  # of a step's YAML, shown in a failure
 _LOG_LINES = 200  # per party, kept in the report of a scenario that did not pass
+RECORDING_SECONDS = 10.0  # of received audio kept with a failed audio or MOS check
 
 
 async def run_scenario(
@@ -62,6 +71,7 @@ async def run_scenario(
     finally:
         await run.release()
         result.seconds = round(time.monotonic() - began, 3)
+        result.recordings = run.recordings
     result.status = _verdict(result)
     if result.status is not Status.PASSED:
         result.logs = run.logs()
@@ -88,6 +98,7 @@ class _Run:
         }
         self.marks: dict[str, int] = {}
         self.mark_t = 0.0
+        self.recordings: dict[str, bytes] = {}  # what parties heard in failed audio/MOS checks
 
     async def log_in(self) -> None:
         everyone = tuple(self.signatures.values())
@@ -139,6 +150,8 @@ class _Run:
             except CheckFailed as exc:
                 result.status, result.message = Status.FAILED, str(exc)
                 result.evidence = exc.evidence
+                for party, pcm in exc.recordings.items():
+                    self.recordings[f"step{result.index}-{party}"] = pcm
             except ExpectationFailed as exc:
                 result.status, result.message = Status.FAILED, str(exc)
             except TimeoutError:
@@ -176,6 +189,7 @@ class _Run:
         not hold: events first, then audio, timings and MOS at the same time."""
         evidence: dict[str, object] = {}
         failures: list[str] = []
+        recordings: dict[str, bytes] = {}
         began = asyncio.get_running_loop().time()
         if expect.events is not None:
             try:
@@ -191,12 +205,14 @@ class _Run:
         for mos in expect.mos:
             phone = self.parties[mos.party].phone
             signatures = list(self.signatures.values())
-            parts.append((f"mos {mos.party}", check_mos(mos, phone, signatures, self.rules)))
+            mos_check = check_mos(mos, phone, signatures, self.rules)
+            parts.append((f"mos {mos.party}", self._recorded(mos.party, mos_check)))
         outcomes = await asyncio.gather(*(p for _, p in parts), return_exceptions=True)
         for (label, _), outcome in zip(parts, outcomes, strict=True):
             if isinstance(outcome, CheckFailed):
                 failures.append(str(outcome))
                 evidence[label] = outcome.evidence
+                recordings.update(outcome.recordings)
             elif isinstance(outcome, BaseException):
                 raise outcome
             else:
@@ -205,8 +221,20 @@ class _Run:
             refused = self._xuc_errors()
             if refused:
                 failures.append("XUC refused commands in this window:\n  " + "\n  ".join(refused))
-            raise CheckFailed("\n".join(failures), evidence)
+            raise CheckFailed("\n".join(failures), evidence, recordings)
         return evidence
+
+    async def _recorded(self, party: str, check: Awaitable[dict[str, object]]) -> dict[str, object]:
+        """``check``'s evidence; when it fails, what ``party`` received comes with it."""
+        try:
+            return await check
+        except CheckFailed as exc:
+            try:
+                call = current_call(self.parties[party].phone)
+            except XctestError:
+                raise exc from None
+            exc.recordings[party] = pcm16(call, RECORDING_SECONDS)
+            raise
 
     def _xuc_errors(self) -> list[str]:
         """CTI ``Error`` replies since the window began, with the command before each: a
@@ -238,7 +266,9 @@ class _Run:
         names = {name: sig.name for name, sig in self.signatures.items()}
         onset = self.scenario.timeouts.audio
         since = self.mark_t if isinstance(check.hears, m.HearsDtmf) else began
-        evidence = await check_audio(check, phone, names, onset, self.rules, since)
+        evidence = await self._recorded(
+            check.party, check_audio(check, phone, names, onset, self.rules, since)
+        )
         return {"party": check.party, "hears": str(check.hears), **evidence}
 
     async def _events(self, events: m.Events) -> str:
@@ -296,12 +326,15 @@ def _first_failure_or(outcomes: list[object], parties: list[str]) -> list[object
     first = failures[0]
     if isinstance(first, CheckFailed):
         messages = [str(f) for f in failures]
+        recordings = {
+            k: v for f in failures if isinstance(f, CheckFailed) for k, v in f.recordings.items()
+        }
         evidence = {
             party: (o.evidence if isinstance(o, CheckFailed) else o)
             for party, o in zip(parties, outcomes, strict=True)
             if not isinstance(o, BaseException) or isinstance(o, CheckFailed)
         }
-        raise CheckFailed("\n".join(messages), evidence)
+        raise CheckFailed("\n".join(messages), evidence, recordings)
     raise first
 
 
