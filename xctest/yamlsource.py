@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
 from xctest.errors import ScenarioError, SourceLocation
 
@@ -168,3 +170,30 @@ def did_you_mean(word: str, allowed: Sequence[str]) -> str | None:
     """The closest allowed word to a misspelt one, if one is close enough."""
     close = difflib.get_close_matches(word, list(allowed), n=1, cutoff=0.6)
     return close[0] if close else None
+
+
+def read_mapping(
+    path: Path, error: type[ScenarioError], kind: str, shape: str
+) -> tuple[str, MarkedDict]:
+    """The text and top mapping of a ``kind`` file (lab, target); ``error`` when it cannot be
+    read, is not YAML, or is not a mapping (``shape`` says what it should be)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise error(f"cannot read {kind} file {path}: {exc.strerror}") from exc
+    data = load_yaml(text, str(path), error)
+    if not isinstance(data, MarkedDict):
+        raise error(f"a {kind} file is {shape}", SourceLocation(str(path), 1, 1))
+    return text, data
+
+
+def model_error(
+    exc: ValidationError, data: Any, text: str, path: Path, error: type[ScenarioError]
+) -> ScenarioError:
+    """A pydantic error on a loaded file as ``error`` at the place it names, with the line."""
+    err = exc.errors()[0]
+    where = locate(data, err["loc"], SourceLocation(str(path), 1, 1))
+    field = ".".join(str(p) for p in err["loc"])
+    message = str(err["msg"]).removeprefix("Value error, ")
+    shown = snippet(text, where.line, where.column, context=0)
+    return error(f"{field}: {message}" if field else message, where, shown)

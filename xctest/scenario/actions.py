@@ -14,6 +14,7 @@ from numpy.typing import NDArray
 
 from xctest.audio.signature import SignatureSource
 from xctest.errors import XctestError
+from xctest.media.frames import RATE
 from xctest.phone import Call, CallState, Phone
 from xctest.scenario import model as m
 from xctest.scenario.checks import current_call
@@ -27,7 +28,6 @@ KEY_INTERVAL = 0.25
 """Seconds between two DTMF keys of one ``dtmf`` step, like a person on a keypad (each INFO
 is answered at once; the PBX then plays a 100 ms tone, so digits stay apart in-band)."""
 
-RATE = 48000
 Resolve = Callable[[Template], str]
 
 

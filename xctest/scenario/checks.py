@@ -20,6 +20,7 @@ from xctest.audio.mos import pesq_mos
 from xctest.audio.signature import Signature, render
 from xctest.audio.tones import EU_TONES, NA_TONES, ProgressToneDetector
 from xctest.errors import ExpectationFailed, MediaError, StepTimeout, XctestError
+from xctest.media.frames import RATE
 from xctest.phone import Call, CallState, Phone
 from xctest.scenario.expect import AudioCheck, HearsDtmf, MosCheck, TimingCheck
 from xctest.scenario.words import Sound
@@ -27,7 +28,6 @@ from xctest.timeline import Timeline
 
 __all__ = ["AudioRules", "CheckFailed", "current_call", "check_audio", "check_mos", "check_timing"]
 
-RATE = 48000
 TONE_WINDOW = 6.0  # at least one cycle and a half of the slowest cadence (EU ringback 1+4 s)
 
 

@@ -36,8 +36,8 @@ from pydantic import (
     model_validator,
 )
 
-from xctest.errors import SourceLocation, TargetError
-from xctest.yamlsource import MarkedDict, MarkedList, MarkedStr, load_yaml, locate, snippet
+from xctest.errors import TargetError
+from xctest.yamlsource import MarkedDict, MarkedList, MarkedStr, model_error, read_mapping, snippet
 
 __all__ = ["Account", "SimulatorSettings", "Target", "TlsOptions", "load_target"]
 
@@ -179,27 +179,12 @@ class Target(BaseModel):
 def load_target(path: str | Path) -> Target:
     """Read and validate a target file; ``TargetError`` points at file:line:column."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise TargetError(f"cannot read target file {path}: {exc.strerror}") from exc
-    data = load_yaml(text, str(path), TargetError)
-    top = SourceLocation(str(path), 1, 1)
-    if not isinstance(data, dict):
-        raise TargetError("a target file is a mapping with 'simulator' or 'xuc'", top)
+    text, data = read_mapping(path, TargetError, "target", "a mapping with 'simulator' or 'xuc'")
     data = _expand_env(data, text)
     try:
         return Target.model_validate({**data, "base_dir": str(path.parent)})
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = locate(data, err["loc"], top)
-        field = ".".join(str(p) for p in err["loc"])
-        message = str(err["msg"]).removeprefix("Value error, ")
-        raise TargetError(
-            f"{field}: {message}" if field else message,
-            where,
-            snippet(text, where.line, where.column, 0),
-        ) from exc
+        raise model_error(exc, data, text, path, TargetError) from exc
 
 
 def _expand_env(data: Any, text: str) -> Any:

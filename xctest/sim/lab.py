@@ -11,8 +11,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from xctest.errors import LabError, SourceLocation
-from xctest.yamlsource import load_yaml, locate, snippet
+from xctest.errors import LabError
+from xctest.yamlsource import model_error, read_mapping
 
 
 class User(BaseModel):
@@ -138,19 +138,8 @@ def default_lab() -> Lab:
 def load_lab(path: str | Path) -> Lab:
     """Read and validate a lab file; raise ``LabError`` pointing at file:line:column."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise LabError(f"cannot read lab file: {exc}") from exc
-    data = load_yaml(text, str(path), LabError)
-    top = SourceLocation(str(path), 1, 1)
-    if not isinstance(data, dict):
-        raise LabError("a lab file is a mapping with a 'users' list", top)
+    text, data = read_mapping(path, LabError, "lab", "a mapping with a 'users' list")
     try:
         return Lab.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = locate(data, err["loc"], top)
-        field = ".".join(str(p) for p in err["loc"]) or "(top)"
-        shown = snippet(text, where.line, where.column, context=0)
-        raise LabError(f"{field}: {err['msg']}", where, shown) from exc
+        raise model_error(exc, data, text, path, LabError) from exc
