@@ -179,7 +179,7 @@ def test_run_without_scenarios_is_a_usage_error(tmp_path):
     assert "no *.scenario.yaml file" in out.stderr
 
 
-def test_an_interrupted_run_keeps_the_results_already_gathered(tmp_path):
+def test_an_interrupted_run_keeps_every_result_and_exits_130(tmp_path):
     import signal
 
     plans = scenario_dir(tmp_path, a=UNKNOWN, b=LONG)
@@ -190,11 +190,13 @@ def test_an_interrupted_run_keeps_the_results_already_gathered(tmp_path):
         text=True,
     )
     try:
-        assert proc.stdout is not None
-        for line in proc.stdout:  # the first scenario's line: its record is on disk
+        assert proc.stdout is not None and proc.stderr is not None
+        for line in proc.stdout:  # the first scenario's line: the second one has begun
             if "unknown number" in line:
                 break
         proc.send_signal(signal.SIGINT)
+        rest = proc.stdout.read()
+        errors = proc.stderr.read()
         proc.wait(timeout=30)
     finally:
         if proc.poll() is None:
@@ -202,6 +204,21 @@ def test_an_interrupted_run_keeps_the_results_already_gathered(tmp_path):
             proc.wait()
         proc.stdout.close()
         proc.stderr.close()
+    assert proc.returncode == 130, rest + errors
+    assert "Traceback" not in errors, errors
+    assert "interrupted: the rest is not run" in rest
     (report,) = (tmp_path / "o").glob("xctest-*.jsonl")
     records = [json.loads(line) for line in report.read_text().splitlines()]
-    assert [(r["name"], r["status"]) for r in records] == [("unknown number", "passed")]
+    assert [(r["name"], r["status"]) for r in records] == [
+        ("unknown number", "passed"),
+        ("long call", "error"),
+    ]
+    assert records[1]["message"] == "interrupted"
+
+
+def test_a_party_the_target_cannot_log_in_stops_the_run_before_any_call(tmp_path):
+    plans = scenario_dir(tmp_path, a=UNKNOWN, b=UNKNOWN.replace("[alice]", "[alice, zed]"))
+    out = run("run", str(plans), "--reports", str(tmp_path / "out"), timeout=60)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "xctest: no lab user 'zed' for party 'zed' (lab users: alice, bob" in out.stderr
+    assert "scenario(s) against" not in out.stdout

@@ -21,10 +21,12 @@ from xctest import __version__
 from xctest.errors import ScenarioError, XctestError
 from xctest.scenario import SCENARIO_SUFFIX, Scenario, json_schema, load_scenarios
 from xctest.scenario.report import ReportWriter, ScenarioResult, summary_table
-from xctest.scenario.runner import run_scenario
+from xctest.scenario.runner import ScenarioInterrupted, run_scenario
 from xctest.scenario.target import Target, load_target
 from xctest.scenario.xivo import Xivo
 from xctest.sim import SimConfig, Simulator, default_lab, load_lab
+
+INTERRUPTED = 130  # the shell's status for a run stopped by Ctrl-C (128 + SIGINT)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -64,45 +66,56 @@ def scenario_files(paths: Sequence[str]) -> list[Path]:
     return found
 
 
-def _load_all(paths: Sequence[str], command: str) -> list[Scenario] | int:
-    """Every scenario of the files, or an exit status once every error is printed."""
+Loaded = list[tuple[Path, list[Scenario]]]
+
+
+def _load_files(paths: Sequence[str], command: str) -> tuple[Loaded, int] | None:
+    """Each valid scenario file with its scenarios, and how many files are invalid (their
+    errors printed); None (said on stderr) when the paths hold no scenario file."""
     files = scenario_files(paths)
     if not files:
         print(f"xctest {command}: no *{SCENARIO_SUFFIX} file in {' '.join(paths)}", file=sys.stderr)
-        return 2
-    scenarios: list[Scenario] = []
-    bad = 0
+        return None
+    loaded: Loaded = []
     for path in files:
         try:
-            scenarios += load_scenarios(path)
+            loaded.append((path, load_scenarios(path)))
         except ScenarioError as exc:
-            bad += 1
             print(exc, file=sys.stderr)
-    if bad:
-        print(f"{bad} invalid file(s); no call placed", file=sys.stderr)
-        return 1
-    return scenarios
+    return loaded, len(files) - len(loaded)
 
 
 async def _run(args: argparse.Namespace) -> int:
-    loaded = _load_all(args.paths, "run")
-    if isinstance(loaded, int):
-        return loaded
-    scenarios = [s for s in loaded if not args.select or args.select in s.name]
+    found = _load_files(args.paths, "run")
+    if found is None:
+        return 2
+    loaded, bad = found
+    if bad:
+        print(f"{bad} invalid file(s); no call placed", file=sys.stderr)
+        return 1
+    scenarios = [s for _, some in loaded for s in some if not args.select or args.select in s.name]
     if not scenarios:
         print(f"xctest run: no scenario name contains {args.select!r}", file=sys.stderr)
         return 2
     target = load_target(args.target) if args.target else Target.default()
     writer = ReportWriter(args.reports)
     results: list[ScenarioResult] = []
+    status = 0
     try:
         async with Xivo(target) as xivo:
+            xivo.check_parties(p for s in scenarios for p in s.parties)
             print(f"{len(scenarios)} scenario(s) against {xivo.name}", flush=True)
             for scenario in scenarios:
-                result = await run_scenario(scenario, xivo)
+                try:
+                    result = await run_scenario(scenario, xivo)
+                except ScenarioInterrupted as stop:
+                    result, status = stop.result, INTERRUPTED
                 writer.write(result)
                 results.append(result)
                 print(f"{str(result.status).upper():<8} {result.seconds:6.1f}s  {result.name}")
+                if status == INTERRUPTED:
+                    print("interrupted: the rest is not run", flush=True)
+                    break
                 if not result.passed:
                     print(textwrap.indent(result.explain(), "    "), flush=True)
                     if args.exitfirst:
@@ -113,24 +126,19 @@ async def _run(args: argparse.Namespace) -> int:
         print(summary_table(results))
         if results:
             print(f"report: {writer.path}")
+    if status:
+        return status
     return 0 if results and all(r.passed for r in results) else 1
 
 
 def _validate(paths: Sequence[str]) -> int:
-    files = scenario_files(paths)
-    if not files:
-        print(f"xctest validate: no *{SCENARIO_SUFFIX} file in {' '.join(paths)}", file=sys.stderr)
+    found = _load_files(paths, "validate")
+    if found is None:
         return 2
-    bad = 0
-    for path in files:
-        try:
-            scenarios = load_scenarios(path)
-        except ScenarioError as exc:
-            bad += 1
-            print(exc, file=sys.stderr)
-            continue
+    loaded, bad = found
+    for path, scenarios in loaded:
         print(f"ok  {path}  ({len(scenarios)} scenario{'s' if len(scenarios) != 1 else ''})")
-    print(f"{len(files) - bad} valid, {bad} invalid")
+    print(f"{len(loaded)} valid, {bad} invalid")
     return 1 if bad else 0
 
 

@@ -33,7 +33,7 @@ import pytest
 from xctest.errors import ScenarioError
 from xctest.scenario import SCENARIO_SUFFIX, Scenario, load_scenarios
 from xctest.scenario.report import ReportWriter, ScenarioResult, Status, wav_bytes
-from xctest.scenario.runner import run_scenario
+from xctest.scenario.runner import ScenarioInterrupted, run_scenario
 from xctest.scenario.target import Target, load_target
 from xctest.scenario.xivo import Party, Xivo
 
@@ -130,13 +130,19 @@ class ScenarioItem(pytest.Item):
         self.result: ScenarioResult | None = None
 
     def runtest(self) -> None:
-        self.result = asyncio.run(self._run())
+        interrupted = False
+        try:
+            self.result = asyncio.run(self._run())
+        except ScenarioInterrupted as stop:  # Ctrl-C: keep what was done, then stop pytest
+            self.result, interrupted = stop.result, True
         writer = self.config.stash.get(_REPORT, None)
         if writer is not None:
             writer.write(self.result)
         self.user_properties.append(("xctest_status", str(self.result.status)))
         if allure is not None:
             _to_allure(self.scenario, self.result)
+        if interrupted:
+            raise KeyboardInterrupt
         if self.result.status is Status.FAILED:
             raise ScenarioFailed(self.result)
         if not self.result.passed:

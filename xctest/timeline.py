@@ -61,6 +61,13 @@ class Timeline:
             seen = [str(e) for e in self.entries[since:]]
             raise StepTimeout(f"{self.party}: {what}", seen, timeout) from None
 
+    def index_of(self, entry: TimelineEvent) -> int:
+        """Where ``entry`` (this very object) is in the timeline; ``ValueError`` if absent."""
+        for i in range(len(self.entries) - 1, -1, -1):
+            if self.entries[i] is entry:
+                return i
+        raise ValueError(f"{entry} is not in the timeline of {self.party}")
+
     def of_kind(self, *kinds: str) -> list[TimelineEvent]:
         return [e for e in self.entries if e.kind in kinds]
 

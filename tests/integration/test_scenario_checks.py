@@ -117,7 +117,27 @@ CONTROLS = {
   - expect: {audio: {bob: {hears: {dtmf: "13"}}}}
 """,
         5,
-        r"DTMF '13' not heard in-band within .* \(heard '12'; SIP INFO carried '12'\)",
+        r"bob should hear DTMF '13' in-band within \d+ s, heard '12' \(call \w+; SIP INFO "
+        r"carried '12'\)",
+    ),
+    "hears DTMF, one digit too many": (
+        CONNECT
+        + """
+  - alice: {dtmf: "123"}
+  - expect: {audio: {bob: {hears: {dtmf: "12"}}}}
+""",
+        5,
+        r"bob should hear DTMF '12' in-band within \d+ s, heard '123'",
+    ),
+    "hears nothing, but a tone no party plays": (
+        CONNECT
+        + """
+  - alice: {play: {tone: 1000, level: -20}}
+  - expect: {audio: {bob: {hears: nothing}}}
+""",
+        5,
+        r"bob should hear nothing, but heard no known signal; sound above -45 dBFS in "
+        r"(9\d|100)% of frames \(allowed: 5%\)",
     ),
     "hears ringback, none is played": (
         """
@@ -175,7 +195,7 @@ async def test_a_failed_expect_reports_every_part_that_did_not_hold():
     assert "alice should hear nothing, but heard bob" in message
     assert "setup_time" in message
     evidence = result.steps[3].evidence
-    assert evidence["audio"]["alice"]["shares"]["bob"] >= 0.8  # the evidence is kept
+    assert evidence["alice hears nothing"]["shares"]["bob"] >= 0.8  # the evidence is kept
     assert evidence["timings alice"]["setup_time_s"] > 0.001
 
 
@@ -187,7 +207,11 @@ async def test_a_wait_that_never_ends_is_an_error_with_its_deadline():
 """
     )
     message = failed_at(result, 2, Status.ERROR)
-    assert message == "did not finish within 0.5 s"
+    # the wait's own message (its deadline, and what the party saw instead)
+    assert message.startswith(
+        "timed out after 0.5s waiting for bob: phone_event EventEstablished; saw: bob sip:INVITE"
+    )
+    assert "eventType='EventRinging'" in message
 
 
 async def test_an_impossible_action_is_an_error_naming_the_party():

@@ -28,7 +28,10 @@ steps:
       audio: {alice: {hears: bob}, bob: {hears: alice}}
       events:
         in_order:
-          - bob: {phone_event: EventEstablished, otherDN: "{alice.number}"}
+          - bob:
+              phone_event: EventEstablished
+              otherDN: "{alice.number}"
+              otherDName: "{alice.display_name}"   # the name XUC's UserConfigUpdate gave
 """
 
 
@@ -82,3 +85,25 @@ def test_the_example_target_file_is_valid(monkeypatch):
     assert target.moh_mode == "any-audio"
     assert target.account("alice").password == "alice-secret"
     assert target.account("dave", worker=1).login == "qa.dave2"
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [(None, "No such file or directory"), (b"not a certificate\n", r"\[X509|PEM|no certificate")],
+)
+async def test_a_ca_file_that_cannot_be_used_is_a_target_error(tmp_path, tls_sim, content, reason):
+    import re
+
+    from xctest.errors import TargetError
+
+    path = xuc_target(tmp_path, tls_sim)
+    (tmp_path / "ca.pem").unlink()
+    if content is not None:
+        (tmp_path / "ca.pem").write_bytes(content)
+    target = load_target(path)
+    with pytest.raises(TargetError) as failed:
+        async with Xivo(target):
+            pass
+    message = str(failed.value)
+    assert message.startswith(f"tls.ca_file {str(tmp_path / 'ca.pem')!r} of the target: ")
+    assert re.search(reason, message), message

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import math
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -16,6 +17,7 @@ from xctest.audio.detector import FrameAnalysis, SignatureDetector
 from xctest.audio.signature import Signature
 from xctest.errors import CallFailed, MediaError, StepTimeout
 from xctest.media import AudioSink, MixSource, Peer
+from xctest.media.frames import RATE
 from xctest.phone.dtmf import Digit, InbandReceiver
 from xctest.phone.events import Topic
 from xctest.sip.dialog import Dialog
@@ -47,6 +49,8 @@ class Call:
     ``local_held``: this phone holds the call (its re-INVITE was accepted); ``remote_held``:
     the PBX's last re-INVITE offered sendonly/inactive.  ``digits`` lists the DTMF received
     (SIP INFO and in-band); ``taps`` get every chunk of received audio (conference mixing).
+    The last ``keep_audio`` seconds received are kept (a rolling buffer, read by loop time
+    with ``audio``), so a check late in a long call measures what it just heard.
     """
 
     def __init__(
@@ -78,9 +82,9 @@ class Call:
         self.on_digit: Callable[[Call, Digit, dict[str, float]], None] | None = None
         self.taps: list[Tap] = []
         self.heard: list[Heard] = []
-        self.max_recording = 48000 * 600
-        self._recording: list[NDArray[np.float32]] = []
-        self._recorded = 0
+        self.keep_audio = 600.0
+        self._chunks: deque[tuple[float, NDArray[np.float32]]] = deque()  # (end time, samples)
+        self._kept = 0
         self._detector = SignatureDetector(listen_for)
         self._inband = InbandReceiver()
         self._changed = asyncio.Event()
@@ -149,9 +153,7 @@ class Call:
 
     def _on_audio(self, samples: NDArray[np.float32]) -> None:
         now = asyncio.get_running_loop().time()
-        if self._recorded < self.max_recording:
-            self._recording.append(samples)
-            self._recorded += samples.size
+        self._keep(now, samples)
         for tap in list(self.taps):
             tap(samples)
         for digit, start, end in self._inband.feed(samples, now):
@@ -238,11 +240,31 @@ class Call:
         names = {n for h in window for n in h.analysis.present}
         return {n for n in names if self.presence(n, t0, t1) >= share}
 
+    def _keep(self, now: float, samples: NDArray[np.float32]) -> None:
+        self._chunks.append((now, samples))
+        self._kept += samples.size
+        limit = int(self.keep_audio * RATE)
+        while self._chunks and self._kept - self._chunks[0][1].size >= limit:
+            self._kept -= self._chunks.popleft()[1].size
+
+    def audio(self, t0: float = -math.inf, t1: float = math.inf) -> NDArray[np.float32]:
+        """The received samples (48 kHz mono float32) of loop times [t0, t1) still kept.
+
+        A chunk's samples are stamped back from its arrival time, as the analysed frames are,
+        so ``audio(t0, t1)`` is the sound that ``presence(name, t0, t1)`` judged."""
+        parts = []
+        for end, chunk in self._chunks:
+            start = end - chunk.size / RATE  # loop time of the chunk's first sample
+            if end <= t0 or start >= t1:
+                continue
+            first = max(0, round((t0 - start) * RATE)) if t0 > start else 0
+            last = min(chunk.size, round((t1 - start) * RATE)) if t1 < end else chunk.size
+            parts.append(chunk[first:last])
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+
     def recording(self) -> NDArray[np.float32]:
-        """Everything received on this call (48 kHz mono float32), up to ``max_recording``."""
-        if not self._recording:
-            return np.zeros(0, dtype=np.float32)
-        return np.concatenate(self._recording)
+        """All the received audio still kept (the last ``keep_audio`` seconds)."""
+        return self.audio()
 
     def __repr__(self) -> str:
         hold = " held" if self.local_held else ""

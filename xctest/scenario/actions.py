@@ -1,6 +1,6 @@
 """What each party step does to its phone: ``dial`` places a call, ``answer`` waits for the
 call ringing in and answers it, and so on.  Every wait has the step's deadline (the runner
-wraps each action in it); nothing here sleeps except the keypad's pace between digits.
+adds a backstop); nothing here sleeps except the keypad's pace between digits.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from xctest.media.frames import RATE
 from xctest.phone import Call, CallState, Phone
 from xctest.scenario import model as m
 from xctest.scenario.checks import current_call
-from xctest.scenario.events import event_matches
 from xctest.scenario.values import Template
 from xctest.scenario.words import Signal
 
@@ -32,9 +31,10 @@ Resolve = Callable[[Template], str]
 
 
 async def perform(
-    action: m.Action, phone: Phone, resolve: Resolve, window_start: int, timeout: float
+    action: m.Action, phone: Phone, resolve: Resolve, timeout: float
 ) -> dict[str, object]:
-    """Carry out ``action`` on ``phone``; returns what the report keeps about it."""
+    """Carry out ``action`` on ``phone``; returns what the report keeps about it.
+    (``wait_for`` is the runner's: it knows where the party's last step left off.)"""
     if isinstance(action, m.Dial):
         number = resolve(action.dial)
         call = await phone.dial(number)
@@ -78,15 +78,6 @@ async def perform(
         return {"call": call.sip_call_id, "muted": phone.toggle_microphone(call.sip_call_id)}
     if isinstance(action, m.Play):
         return _play(phone, action.play)
-    if isinstance(action, m.WaitFor):
-        pattern = action.wait_for
-        entry = await phone.timeline.wait_for(
-            lambda e: event_matches(pattern, e, resolve),
-            timeout,
-            since=window_start,
-            what=f"{pattern.source} {pattern.name}",
-        )
-        return {"event": str(entry)}
     raise XctestError(f"no way to perform {action.word!r}")  # the model lists every action
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from xctest.audio.moh import MOH_NAME
 from xctest.audio.mos import pesq_mos
@@ -22,6 +23,7 @@ from xctest.audio.tones import EU_TONES, NA_TONES, ProgressToneDetector
 from xctest.errors import ExpectationFailed, MediaError, StepTimeout, XctestError
 from xctest.media.frames import RATE
 from xctest.phone import Call, CallState, Phone
+from xctest.results import TimelineEvent
 from xctest.scenario.expect import AudioCheck, HearsDtmf, MosCheck, TimingCheck
 from xctest.scenario.words import Sound
 from xctest.timeline import Timeline
@@ -43,10 +45,9 @@ class CheckFailed(ExpectationFailed):
         super().__init__(message, observed=evidence)
 
 
-def pcm16(call: Call, seconds: float) -> bytes:
-    """The last ``seconds`` received on ``call`` as 16-bit PCM (for a failure's evidence)."""
-    audio = call.recording()[-int(seconds * RATE) :]
-    return (np.clip(audio, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
+def pcm16(audio: NDArray[np.float32]) -> bytes:
+    """Float samples as 16-bit little-endian PCM (for a failure's evidence)."""
+    return bytes((np.clip(audio, -1.0, 1.0) * 32767.0).astype("<i2").tobytes())
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,8 @@ class AudioRules:
     """Thresholds of the audio checks (shares of 20 ms frames in the window)."""
 
     heard: float = 0.8  # "hears X": X present in at least this share of the frames
-    silent: float = 0.05  # "does not hear X": X present in at most this share
+    silent: float = 0.05  # "hears nothing": known signals, and sound, in at most this share
+    quiet_dbfs: float = -45.0  # a frame above this RMS level is sound, not silence
     settle: float = 0.3  # after X is first heard, old audio drains for this long
     default_window: float = 1.0  # "for" when the step does not say
     moh_mode: str = "signature"  # or "any-audio" (a real XiVO's music)
@@ -79,15 +81,20 @@ def _shares(call: Call, names: Sequence[str], t0: float, t1: float) -> dict[str,
     return {name: round(call.presence(name, t0, t1), 3) for name in names}
 
 
-def _any_audio_share(call: Call, parties: Sequence[str], t0: float, t1: float) -> float:
-    """Share of frames with sound that is none of the parties' signatures (real MOH)."""
+def _sound_share(
+    call: Call, t0: float, t1: float, quiet_dbfs: float, besides: Sequence[str] = ()
+) -> float:
+    """Share of frames louder than ``quiet_dbfs`` in which none of ``besides`` is present
+    (with ``besides`` the parties' signatures: a real XiVO's music on hold)."""
     window = [h for h in call.heard if t0 <= h.t < t1]
     if not window:
         return 0.0
-    music = [
-        h for h in window if h.analysis.rms_dbfs > -45.0 and not (h.analysis.present & set(parties))
+    loud = [
+        h
+        for h in window
+        if h.analysis.rms_dbfs > quiet_dbfs and not (h.analysis.present & set(besides))
     ]
-    return len(music) / len(window)
+    return len(loud) / len(window)
 
 
 async def check_audio(
@@ -132,9 +139,9 @@ async def _check_audio(
     seconds = _window_of(check, rules)
     heard = check.hears
     if isinstance(heard, HearsDtmf):
-        return await _hears_dtmf(call, heard.dtmf, onset + seconds, since)
+        return await _hears_dtmf(phone.name, call, heard.dtmf, onset + seconds, seconds, since)
     if heard in (Sound.RINGBACK, Sound.BUSY):
-        return await _hears_tone(call, str(heard), seconds)
+        return await _hears_tone(phone.name, call, str(heard), seconds)
     signatures = [*names.values(), MOH_NAME]
     wanted: str | None = None
     if heard == Sound.MUSIC_ON_HOLD:
@@ -160,7 +167,7 @@ async def _check_audio(
     shares = _shares(call, signatures, t0, t1)
     evidence["shares"] = shares
     if heard == Sound.MUSIC_ON_HOLD and rules.moh_mode == "any-audio":
-        share = _any_audio_share(call, list(names.values()), t0, t1)
+        share = _sound_share(call, t0, t1, rules.quiet_dbfs, besides=list(names.values()))
         evidence["music_share"] = round(share, 3)
         if share < rules.heard:
             raise CheckFailed(
@@ -170,10 +177,16 @@ async def _check_audio(
             )
         return evidence
     if wanted is None:
+        sound = _sound_share(call, t0, t1, rules.quiet_dbfs)
+        evidence["sound_share"] = round(sound, 3)
         loud = {n: s for n, s in shares.items() if s > rules.silent}
-        if loud:
+        if loud or sound > rules.silent:
+            what = _heard_text(loud) if loud else "no known signal"
             raise CheckFailed(
-                f"{phone.name} should hear nothing, but heard {_heard_text(loud)}", evidence
+                f"{phone.name} should hear nothing, but heard {what}; sound above "
+                f"{rules.quiet_dbfs:g} dBFS in {sound:.0%} of frames (allowed: "
+                f"{rules.silent:.0%})",
+                evidence,
             )
         return evidence
     if shares[wanted] < rules.heard:
@@ -190,83 +203,95 @@ def _heard_text(shares: Mapping[str, float]) -> str:
     return ", ".join(parts) or "no known signal"
 
 
-async def _hears_dtmf(call: Call, digits: str, timeout: float, since: float) -> dict[str, Any]:
-    """The digits, detected in-band in the received audio since the step began, in order."""
+async def _hears_dtmf(
+    party: str, call: Call, digits: str, timeout: float, quiet: float, since: float
+) -> dict[str, Any]:
+    """Exactly ``digits``, detected in-band in the received audio since loop time ``since``,
+    then no other digit for ``quiet`` seconds (an extra, missing or wrong digit fails; a
+    wrong one at once)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
 
-    def got() -> str:
-        return "".join(d.digit for d in call.digits if d.source == "inband" and d.t >= since)
+    def got(source: str) -> str:
+        return "".join(d.digit for d in call.digits if d.source == source and d.t >= since)
 
-    while digits not in got() and loop.time() < deadline:
+    while digits.startswith(got("inband")) and got("inband") != digits:
+        if loop.time() >= deadline:
+            break
         await call.wait_audio_until(loop.time() + 0.1, 5.0)
-    evidence = {
-        "call": call.sip_call_id,
-        "inband": got(),
-        "info": "".join(d.digit for d in call.digits if d.source == "info" and d.t >= since),
-    }
-    if digits not in evidence["inband"]:
+    if got("inband") == digits:  # and nothing after them
+        await call.wait_audio_until(loop.time() + quiet, quiet + 5.0)
+    evidence = {"call": call.sip_call_id, "inband": got("inband"), "info": got("info")}
+    if evidence["inband"] != digits:
         raise CheckFailed(
-            f"{call.sip_call_id}: DTMF {digits!r} not heard in-band within {timeout:g} s "
-            f"(heard {evidence['inband']!r}; SIP INFO carried {evidence['info']!r})",
+            f"{party} should hear DTMF {digits!r} in-band within {timeout:g} s, heard "
+            f"{evidence['inband']!r} (call {call.sip_call_id}; SIP INFO carried "
+            f"{evidence['info']!r})",
             evidence,
         )
     return evidence
 
 
-async def _hears_tone(call: Call, which: str, seconds: float) -> dict[str, Any]:
+async def _hears_tone(party: str, call: Call, which: str, seconds: float) -> dict[str, Any]:
     """A call-progress tone (EU or NA plan) in the next ``seconds`` of received audio."""
-    await call.listen(seconds)
-    audio = call.recording()[-int(seconds * RATE) :]
+    t0, t1 = await call.listen(seconds)
     detector = ProgressToneDetector((*EU_TONES, *NA_TONES), rate=RATE)
-    found = sorted({m.name for m in detector.feed(audio)})
+    found = sorted({m.name for m in detector.feed(call.audio(t0, t1))})
     evidence = {"call": call.sip_call_id, "tones": found, "window_s": seconds}
     if not any(name.endswith("-" + which) for name in found):
         raise CheckFailed(
-            f"{which} tone not heard in {seconds:g} s (tones found: {', '.join(found) or 'none'})",
+            f"{party} should hear the {which} tone: not heard in {seconds:g} s (tones found: "
+            f"{', '.join(found) or 'none'})",
             evidence,
         )
     return evidence
 
 
-def check_timing(check: TimingCheck, timeline: Timeline, since: int) -> dict[str, Any]:
+async def check_timing(check: TimingCheck, timeline: Timeline, since: int) -> dict[str, Any]:
     """Setup time (INVITE sent -> call connected) and post-dial delay (INVITE sent -> first
-    180/183) of the party's latest outgoing call placed at or after timeline index ``since``
-    (else its latest outgoing call)."""
+    180/183) of the party's latest call placed at or after timeline index ``since`` (else its
+    latest call).  Only initial INVITEs count (a re-INVITE has a To tag).  An event not seen
+    yet is waited for until its bound has passed since the INVITE."""
     invites = [
         (i, e)
         for i, e in enumerate(timeline.entries)
         if e.kind == "sip" and e.name == "INVITE" and e.fields.get("direction") == ">>>"
-    ]
-    calls: dict[str, float] = {}
-    for _, e in invites:
-        calls.setdefault(str(e.fields.get("call_id")), e.t)  # first INVITE of each call
-    if not calls:
+        and not e.fields.get("to_tag")
+    ]  # fmt: skip
+    if not invites:
         raise CheckFailed(f"{timeline.party} placed no call to time", {})
     recent = [e for i, e in invites if i >= since] or [e for _, e in invites]
     call_id = str(recent[-1].fields.get("call_id"))
-    start = calls[call_id]
+    start = next(e.t for _, e in invites if e.fields.get("call_id") == call_id)  # no resends
     evidence: dict[str, Any] = {"call": call_id}
-    after = [e for e in timeline.entries if e.t >= start]
-    connected = next(
-        (e for e in after if e.kind == "xc" and e.name.endswith("/Connected")
-         and e.fields.get("sipCallId") == call_id),
-        None,
-    )  # fmt: skip
-    ringing = next(
-        (e for e in after if e.kind == "sip" and e.fields.get("direction") == "<<<"
-         and e.fields.get("call_id") == call_id and e.name[:3] in ("180", "183")),
-        None,
-    )  # fmt: skip
+
+    def connected(e: TimelineEvent) -> bool:
+        return (
+            e.t >= start and e.kind == "xc" and e.name.endswith("/Connected")
+            and e.fields.get("sipCallId") == call_id
+        )  # fmt: skip
+
+    def ringing(e: TimelineEvent) -> bool:
+        return (
+            e.t >= start and e.kind == "sip" and e.fields.get("direction") == "<<<"
+            and e.fields.get("call_id") == call_id and e.name[:3] in ("180", "183")
+        )  # fmt: skip
+
     problems = []
-    for label, bound, event in (
-        ("setup_time", check.setup_time, connected),
-        ("post_dial_delay", check.post_dial_delay, ringing),
+    for label, bound, reached, what in (
+        ("setup_time", check.setup_time, connected, "Connected"),
+        ("post_dial_delay", check.post_dial_delay, ringing, "180/183"),
     ):
         if bound is None:
             continue
-        if event is None:
-            problems.append(f"{label}: the call never got there")
+        left = start + bound.below - timeline.now()
+        try:
+            event = await timeline.wait_for(reached, max(left, 0.0), what=what)
+        except StepTimeout:
+            problems.append(
+                f"{label}: no {what} of call {call_id} within {bound.below * 1000:.0f} ms of "
+                f"its INVITE"
+            )
             continue
         value = event.t - start
         evidence[label + "_s"] = round(value, 4)
@@ -293,8 +318,8 @@ async def check_mos(
             f"(needs {rules.heard:.0%})",
             {"call": call.sip_call_id, "shares": shares},
         )
-    audio = call.recording()[-int(rules.mos_window * RATE) :]
-    reference = render(source, rules.mos_window, RATE)
+    audio = call.audio(t0, t1)
+    reference = render(source, audio.size / RATE, RATE)
     result = await asyncio.get_running_loop().run_in_executor(
         None, lambda: pesq_mos(reference, np.asarray(audio, dtype=np.float32), RATE)
     )

@@ -3,7 +3,10 @@ order, checks every ``expect`` and returns a ``ScenarioResult`` with the evidenc
 
 A step that fails stops the scenario (the rest are "not run"); the phones are always released.
 Events of an ``expect`` step are looked for in a window per party that starts where the
-previous ``expect`` step ended (the scenario's start for the first one).
+previous ``expect`` step judged its events (where it began, if it had no ``events``; the
+scenario's start for the first one), so nothing that arrived meanwhile falls between two
+windows.  A party's ``wait_for`` looks from the start of that party's previous step, or just
+after its previous ``wait_for`` match, never before the window.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 
 from xctest.audio.signature import Signature, signature_for
 from xctest.errors import ExpectationFailed, XctestError
+from xctest.results import TimelineEvent
 from xctest.scenario import model as m
 from xctest.scenario.actions import perform
 from xctest.scenario.checks import (
@@ -27,23 +31,34 @@ from xctest.scenario.checks import (
     current_call,
     pcm16,
 )
-from xctest.scenario.events import check_events
+from xctest.scenario.events import check_events, event_matches
 from xctest.scenario.report import ScenarioResult, Status, StepResult, now_iso
 from xctest.scenario.values import PartyField, Template
 from xctest.scenario.xivo import Party, Xivo
 
-__all__ = ["run_scenario", "step_text"]
+__all__ = ["ScenarioInterrupted", "run_scenario", "step_text"]
 
 log = logging.getLogger(__name__)
 _STEP_LINES = 40  # of a step's YAML, shown in a failure
 _LOG_LINES = 200  # per party, kept in the report of a scenario that did not pass
 RECORDING_SECONDS = 10.0  # of received audio kept with a failed audio or MOS check
+STEP_GRACE = 2.0  # past a step's own deadline, so the wait inside it reports what it saw
+
+
+class ScenarioInterrupted(Exception):  # noqa: N818 (it carries a result, not an error)
+    """The run was cancelled (Ctrl-C) during a scenario; ``result`` is what it had done,
+    its phones released: the caller writes it, then stops."""
+
+    def __init__(self, result: ScenarioResult) -> None:
+        self.result = result
+        super().__init__(f"scenario {result.name!r} interrupted")
 
 
 async def run_scenario(
     scenario: m.Scenario, xivo: Xivo, *, rules: AudioRules | None = None
 ) -> ScenarioResult:
-    """Run ``scenario`` on ``xivo``; never raises for what happens on the wire."""
+    """Run ``scenario`` on ``xivo``; never raises for what happens on the wire.
+    ``ScenarioInterrupted`` (with the result so far) when the run is cancelled."""
     rules = rules or AudioRules(moh_mode=xivo.target.moh_mode)
     where = scenario.location
     files: dict[str, list[str]] = {}
@@ -60,9 +75,13 @@ async def run_scenario(
     )
     began = time.monotonic()
     run = _Run(scenario, xivo, rules)
+    interrupted = False
     try:
         await run.log_in()
         await run.steps(result.steps)
+    except asyncio.CancelledError:
+        interrupted = True
+        result.message = "interrupted"
     except XctestError as exc:
         result.message = str(exc)
     except Exception as exc:  # a bug of xctest: the run goes on with the next scenario
@@ -75,6 +94,8 @@ async def run_scenario(
     result.status = _verdict(result)
     if result.status is not Status.PASSED:
         result.logs = run.logs()
+    if interrupted:
+        raise ScenarioInterrupted(result)
     return result
 
 
@@ -96,8 +117,10 @@ class _Run:
         self.signatures: dict[str, Signature] = {
             name: signature_for(i, name) for i, name in enumerate(scenario.parties)
         }
-        self.marks: dict[str, int] = {}
-        self.mark_t = 0.0
+        self.marks: dict[str, int] = {}  # the events window: where it starts, per party
+        self.mark_t = 0.0  # and when
+        self.judged: dict[str, int] = {}  # timeline lengths when events were last judged
+        self.cursors: dict[str, int] = {}  # where each party's next wait_for starts looking
         self.recordings: dict[str, bytes] = {}  # what parties heard in failed audio/MOS checks
 
     async def log_in(self) -> None:
@@ -109,20 +132,23 @@ class _Run:
             ),
             return_exceptions=True,
         )
-        problems = []
         for name, party in zip(self.scenario.parties, made, strict=True):
             if isinstance(party, Party):
-                self.parties[name] = party
-            elif isinstance(party, XctestError):
-                problems.append(str(party))
-            elif isinstance(party, BaseException):
-                raise party
+                self.parties[name] = party  # released at the end, whatever the others did
+        crashed = [p for p in made if isinstance(p, BaseException)]
+        problems = [str(p) for p in crashed if isinstance(p, XctestError)]
+        for bug in crashed:
+            if not isinstance(bug, XctestError):
+                raise bug
         if problems:
             raise XctestError("log-in failed: " + "; ".join(problems))
-        self._new_window()
+        self._new_window(self._lengths())
 
-    def _new_window(self) -> None:
-        self.marks = {name: len(p.phone.timeline) for name, p in self.parties.items()}
+    def _lengths(self) -> dict[str, int]:
+        return {name: len(p.phone.timeline) for name, p in self.parties.items()}
+
+    def _new_window(self, marks: dict[str, int]) -> None:
+        self.marks = marks
         self.mark_t = asyncio.get_running_loop().time()
 
     def resolve(self, template: Template) -> str:
@@ -130,13 +156,12 @@ class _Run:
 
     def _field(self, ref: PartyField) -> str:
         party = self.parties[ref.party]
-        first, _, last = party.display_name.partition(" ")
         values = {
             "number": party.number,
             "login": party.login,
             "line_name": party.line_name,
-            "firstname": first,
-            "lastname": last,
+            "firstname": party.firstname,
+            "lastname": party.lastname,
             "display_name": party.display_name,
         }
         return values[ref.field]
@@ -159,6 +184,13 @@ class _Run:
                 result.message = f"did not finish within {self._timeout(step):g} s"
             except XctestError as exc:
                 result.status, result.message = Status.ERROR, str(exc)
+            except asyncio.CancelledError:
+                result.status, result.message = Status.ERROR, "interrupted"
+                raise
+            except Exception as exc:  # a bug of xctest, tied to the step it happened in
+                log.exception("step %d of %r crashed", result.index, self.scenario.name)
+                result.status = Status.ERROR
+                result.message = f"internal error: {type(exc).__name__}: {exc}"
             finally:
                 result.seconds = round(time.monotonic() - began, 3)
             if result.status is not Status.PASSED:
@@ -174,15 +206,35 @@ class _Run:
             await asyncio.sleep(step.keep_call_up)  # the one plain pause of the language
             return {"seconds": step.keep_call_up}
         if isinstance(step, m.ExpectStep):
-            evidence = await self._expect(step.expect)
-            self._new_window()
-            return evidence
+            began = self._lengths()
+            self.judged = {}
+            try:
+                return await self._expect(step.expect)
+            finally:
+                self._new_window(self.judged or began)
         party = self.parties[step.party]
         timeout = self._timeout(step)
+        since = max(self.marks[step.party], self.cursors.get(step.party, 0))
+        if isinstance(step.action, m.WaitFor):
+            return await self._wait_for(party, step.action.wait_for, since, timeout)
+        self.cursors[step.party] = len(party.phone.timeline)  # what the action causes counts
+        # the action's own waits have ``timeout`` and say what they saw; this is a backstop
         return await asyncio.wait_for(
-            perform(step.action, party.phone, self.resolve, self.marks[step.party], timeout),
-            timeout,
+            perform(step.action, party.phone, self.resolve, timeout), timeout + STEP_GRACE
         )
+
+    async def _wait_for(
+        self, party: Party, pattern: m.EventPattern, since: int, timeout: float
+    ) -> dict[str, object]:
+        timeline = party.phone.timeline
+        entry = await timeline.wait_for(
+            lambda e: event_matches(pattern, e, self.resolve),
+            timeout,
+            since=since,
+            what=f"{pattern.source} {pattern.name}",
+        )
+        self.cursors[party.name] = timeline.index_of(entry) + 1
+        return {"event": str(entry)}
 
     async def _expect(self, expect: m.Expectations) -> dict[str, object]:
         """Every part is checked even after one fails, so a failure report shows all that did
@@ -198,8 +250,8 @@ class _Run:
                 failures.append(str(exc))
                 evidence["events"] = exc.evidence
         parts: list[tuple[str, Awaitable[object]]] = []
-        if expect.audio:
-            parts.append(("audio", self._all_audio(expect.audio, began)))
+        for audio in expect.audio:
+            parts.append((f"{audio.party} hears {audio.hears}", self._audio(audio, began)))
         for timing in expect.timings:
             parts.append((f"timings {timing.party}", self._timing(timing)))
         for mos in expect.mos:
@@ -208,15 +260,23 @@ class _Run:
             mos_check = check_mos(mos, phone, signatures, self.rules)
             parts.append((f"mos {mos.party}", self._recorded(mos.party, mos_check)))
         outcomes = await asyncio.gather(*(p for _, p in parts), return_exceptions=True)
+        crashed: list[str] = []
         for (label, _), outcome in zip(parts, outcomes, strict=True):
             if isinstance(outcome, CheckFailed):
                 failures.append(str(outcome))
                 evidence[label] = outcome.evidence
                 recordings.update(outcome.recordings)
+            elif isinstance(outcome, XctestError):  # e.g. the party has no call to listen on
+                failures.append(f"{label}: {outcome}")
+            elif isinstance(outcome, Exception):
+                log.error("%s crashed", label, exc_info=outcome)
+                crashed.append(f"{label}: internal error: {type(outcome).__name__}: {outcome}")
             elif isinstance(outcome, BaseException):
-                raise outcome
+                raise outcome  # cancelled
             else:
                 evidence[label] = outcome
+        if crashed:  # a bug, not a verdict: the step is an error, and says what else failed
+            raise XctestError("\n".join([*crashed, *failures]))
         if failures:
             refused = self._xuc_errors()
             if refused:
@@ -233,7 +293,8 @@ class _Run:
                 call = current_call(self.parties[party].phone)
             except XctestError:
                 raise exc from None
-            exc.recordings[party] = pcm16(call, RECORDING_SECONDS)
+            now = asyncio.get_running_loop().time()
+            exc.recordings[party] = pcm16(call.audio(now - RECORDING_SECONDS, now))
             raise
 
     def _xuc_errors(self) -> list[str]:
@@ -253,23 +314,16 @@ class _Run:
 
     async def _timing(self, timing: m.TimingCheck) -> dict[str, object]:
         phone = self.parties[timing.party].phone
-        return check_timing(timing, phone.timeline, self.marks[timing.party])
-
-    async def _all_audio(self, checks: Sequence[m.AudioCheck], began: float) -> list[object]:
-        outcomes = await asyncio.gather(
-            *(self._audio(check, began) for check in checks), return_exceptions=True
-        )
-        return _first_failure_or(list(outcomes), [c.party for c in checks])
+        return await check_timing(timing, phone.timeline, self.marks[timing.party])
 
     async def _audio(self, check: m.AudioCheck, began: float) -> dict[str, object]:
         phone = self.parties[check.party].phone
         names = {name: sig.name for name, sig in self.signatures.items()}
         onset = self.scenario.timeouts.audio
         since = self.mark_t if isinstance(check.hears, m.HearsDtmf) else began
-        evidence = await self._recorded(
+        return await self._recorded(
             check.party, check_audio(check, phone, names, onset, self.rules, since)
         )
-        return {"party": check.party, "hears": str(check.hears), **evidence}
 
     async def _events(self, events: m.Events) -> str:
         """Wait until the events are all seen (or the window closes), then judge."""
@@ -279,7 +333,8 @@ class _Run:
         only_never = not (events.in_order or events.in_any_order)
         while True:
             final = loop.time() >= deadline
-            outcome = check_events(events, self._window(), self.resolve, final=final)
+            self.judged = self._lengths()
+            outcome = check_events(events, self._window(self.judged), self.resolve, final=final)
             if outcome.ok and (final or not only_never):
                 return outcome.message
             if not outcome.ok and not outcome.pending:
@@ -287,9 +342,11 @@ class _Run:
                 raise CheckFailed(message, {"seen": [str(e) for e in outcome.seen]})
             await self._anything_new(deadline - loop.time())
 
-    def _window(self) -> dict[str, list]:  # type: ignore[type-arg]
+    def _window(self, ends: dict[str, int] | None = None) -> dict[str, list[TimelineEvent]]:
+        """Each party's entries from the window's start (to ``ends``, else to now)."""
         return {
-            name: p.phone.timeline.entries[self.marks[name] :] for name, p in self.parties.items()
+            name: p.phone.timeline.entries[self.marks[name] : (ends or {}).get(name)]
+            for name, p in self.parties.items()
         }
 
     async def _anything_new(self, timeout: float) -> None:
@@ -316,26 +373,6 @@ class _Run:
             name: [f"{e.t - self.mark_t:+.3f} {e}" for e in p.phone.timeline.entries[-_LOG_LINES:]]
             for name, p in self.parties.items()
         }
-
-
-def _first_failure_or(outcomes: list[object], parties: list[str]) -> list[object]:
-    """The evidence of every audio check, or raise the first failure (others' evidence kept)."""
-    failures = [o for o in outcomes if isinstance(o, BaseException)]
-    if not failures:
-        return outcomes
-    first = failures[0]
-    if isinstance(first, CheckFailed):
-        messages = [str(f) for f in failures]
-        recordings = {
-            k: v for f in failures if isinstance(f, CheckFailed) for k, v in f.recordings.items()
-        }
-        evidence = {
-            party: (o.evidence if isinstance(o, CheckFailed) else o)
-            for party, o in zip(parties, outcomes, strict=True)
-            if not isinstance(o, BaseException) or isinstance(o, CheckFailed)
-        }
-        raise CheckFailed("\n".join(messages), evidence, recordings)
-    raise first
 
 
 def step_text(step: m.Step, files: dict[str, list[str]] | None = None) -> str:

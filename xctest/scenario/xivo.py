@@ -10,15 +10,16 @@ the phone.
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 
 from xctest.audio.moh import MOH_INDEX
 from xctest.audio.signature import Signature, signature_for
 from xctest.cti.client import CtiClient
-from xctest.cti.messages import LineConfig, LoggedOn
+from xctest.cti.messages import LineConfig, LoggedOn, UserConfigUpdate
 from xctest.errors import TargetError, XctestError
 from xctest.phone import Phone
 from xctest.scenario.target import Account, Target
@@ -26,6 +27,8 @@ from xctest.sim import SimConfig, Simulator, default_lab, load_lab
 from xctest.transport.tls import client_context
 
 __all__ = ["Party", "Xivo"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -37,8 +40,23 @@ class Party:
     cti: CtiClient
     login: str
     number: str
-    display_name: str
     line_name: str
+    display_name: str
+    firstname: str
+    lastname: str
+
+
+def _names(user: UserConfigUpdate | None, party: str) -> dict[str, str]:
+    """The user's names as XUC's UserConfigUpdate gave them (first and last name, else the
+    full name split at its first space); the party name when XUC sent none."""
+    if user is None or not user.full_name:
+        return {"display_name": party, "firstname": party, "lastname": ""}
+    first, _, last = user.full_name.partition(" ")
+    return {
+        "display_name": user.full_name,
+        "firstname": user.first_name or first,
+        "lastname": (user.last_name or "") if user.first_name else last,
+    }
 
 
 class Xivo:
@@ -96,7 +114,11 @@ class Xivo:
             return client_context(cadata=self.simulator.certificate.cert_pem.decode())
         options = self.target.tls
         ca = str(self.target.path(options.ca_file)) if options.ca_file else None
-        return client_context(verify=options.verify, cafile=ca)
+        try:
+            return client_context(verify=options.verify, cafile=ca)
+        except (OSError, ssl.SSLError) as exc:  # missing, unreadable, or not PEM certificates
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise TargetError(f"tls.ca_file {ca!r} of the target: {reason}") from None
 
     def account(self, party: str) -> Account:
         """Who ``party`` logs in as: the target's account, else (simulator) the lab user
@@ -113,6 +135,18 @@ class Xivo:
             raise TargetError(f"no lab user {login!r} for party {party!r} (lab users: {known})")
         number = account.number if account is not None else None
         return Account(login=login, password=user.password, number=number)
+
+    def check_parties(self, parties: Iterable[str]) -> None:
+        """``TargetError`` naming every party this target has no account for, so a run finds
+        out before its first call rather than at the scenario that needs it."""
+        problems = []
+        for party in sorted(set(parties)):
+            try:
+                self.account(party)
+            except TargetError as exc:
+                problems.append(str(exc))
+        if problems:
+            raise TargetError("; ".join(problems))
 
     async def phone(
         self,
@@ -135,19 +169,28 @@ class Xivo:
             cti=cti, ssl_context=self._ssl, name=party, signature=signature, listen_for=listen_for
         )
         lines: list[LineConfig] = []
-        cti.set_handler(
-            LineConfig, lambda m: lines.append(m) if isinstance(m, LineConfig) else None
-        )
+        users: list[UserConfigUpdate] = []
+
+        def keep(message: object) -> None:
+            if isinstance(message, LineConfig):
+                lines.append(message)
+            elif isinstance(message, UserConfigUpdate) and message.full_name:
+                users.append(message)  # fullName null: a partial (forward/DND) update
+
+        cti.set_handler(LineConfig, keep)
+        cti.set_handler(UserConfigUpdate, keep)
         try:
             token = await cti.login(account.login, account.password)
             await cti.connect()
             await cti.wait_for(LoggedOn, timeout=self.target.register_timeout)
             await phone.init(party, self.target.uses_tls, self._sip_port(), token.token)
             await phone.wait_registered(self.target.register_timeout)
-        except (XctestError, OSError) as exc:
+        except BaseException as exc:  # failed, or cancelled (Ctrl-C): nothing left open
             await phone.stop()
             await cti.aclose()
-            raise XctestError(f"{party} ({account.login}) could not log in: {exc}") from exc
+            if isinstance(exc, XctestError | OSError):
+                raise XctestError(f"{party} ({account.login}) could not log in: {exc}") from exc
+            raise
         line = lines[0] if lines else None
         number = account.number or (line.number if line else "") or ""
         made = Party(
@@ -156,8 +199,8 @@ class Xivo:
             cti=cti,
             login=account.login,
             number=number,
-            display_name=self._display_name(account.login, party),
             line_name=line.name if line else "",
+            **_names(users[-1] if users else None, party),
         )
         self._parties.append(made)
         return made
@@ -177,17 +220,16 @@ class Xivo:
         assert port is not None
         return port
 
-    def _display_name(self, login: str, party: str) -> str:
-        if self.simulator is not None:
-            user = self.simulator.lab.user_by_login(login)
-            if user is not None:
-                return user.display_name
-        return party
-
     async def release(self, parties: Sequence[Party]) -> None:
-        """Stop these parties' phones and close their CTI sessions."""
-        await asyncio.gather(*(self._close(p) for p in parties))
+        """Stop these parties' phones and close their CTI sessions (every one of them, even
+        when closing one fails: that is logged)."""
+        outcomes = await asyncio.gather(*(self._close(p) for p in parties), return_exceptions=True)
         self._parties = [p for p in self._parties if p not in parties]
+        for party, outcome in zip(parties, outcomes, strict=True):
+            if isinstance(outcome, asyncio.CancelledError):
+                raise outcome
+            if isinstance(outcome, BaseException):
+                log.warning("closing %s failed: %r", party.name, outcome)
 
     @staticmethod
     async def _close(party: Party) -> None:

@@ -184,6 +184,14 @@ def first_line(frame: str) -> str:
     return frame.split("\r\n", 1)[0].split("\n", 1)[0]
 
 
+def _to_tag(msg: Request) -> str:
+    """The To tag of a request ("" outside a dialog, e.g. an initial INVITE)."""
+    try:
+        return msg.to.tag or ""
+    except Exception:  # a malformed To is still logged
+        return ""
+
+
 def describe(frame: str) -> tuple[str, dict[str, str]]:
     """Name and a few fields of a frame for timelines; never raises."""
     try:
@@ -191,7 +199,7 @@ def describe(frame: str) -> tuple[str, dict[str, str]]:
     except Exception:  # a malformed frame is still logged
         return first_line(frame), {}
     if isinstance(msg, Request):
-        fields = {"call_id": msg.headers.get("Call-ID") or ""}
+        fields = {"call_id": msg.headers.get("Call-ID") or "", "to_tag": _to_tag(msg)}
         kind = msg.headers.get("Content-Type") or ""
         if msg.body and kind != "application/sdp" and len(msg.body) <= 200:
             fields["content_type"] = kind  # e.g. INFO application/dtmf-relay

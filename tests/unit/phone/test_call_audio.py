@@ -4,6 +4,7 @@ prebuffer of the conference pipes, and the hold/mute flags of the outgoing track
 from __future__ import annotations
 
 import numpy as np
+from phone_fakes import connected_call
 
 from xctest.media import AudioPipe, MixSource, SignalTrack
 
@@ -81,3 +82,20 @@ async def test_hold_and_mute_each_silence_the_track():
     assert (await track.recv()).to_ndarray().any()
     assert "held=False" in repr(track)
     track.stop()
+
+
+def test_received_audio_is_a_rolling_buffer_read_by_loop_time():
+    call, _ = connected_call()
+    call.keep_audio = 0.1  # 4800 samples at 48 kHz
+    for k in range(10):  # ten 20 ms chunks, each arriving at the end of its 20 ms
+        call._keep(1.0 + 0.02 * (k + 1), np.full(960, k, np.float32))
+    kept = call.recording()
+    assert kept.size == 5 * 960  # the last 100 ms
+    assert np.array_equal(np.unique(kept), [5, 6, 7, 8, 9])
+    # [1.13, 1.17): the second half of chunk 6 (1.12-1.14), chunk 7, the first half of 8
+    window = call.audio(1.13, 1.17)
+    assert window.size == 1920
+    assert np.array_equal(window[:480], np.full(480, 6, np.float32))
+    assert np.array_equal(window[480:1440], np.full(960, 7, np.float32))
+    assert np.array_equal(window[1440:], np.full(480, 8, np.float32))
+    assert call.audio(0.0, 1.1).size == 0  # dropped from the buffer

@@ -190,3 +190,24 @@ def test_uses_tls_follows_the_xuc_scheme():
     assert Target(xuc="https://xivo.example").uses_tls
     assert not Target(xuc="http://xivo.example").uses_tls
     assert Target(simulator=SimulatorSettings(tls=True)).uses_tls
+
+
+@pytest.mark.parametrize(
+    ("update", "names"),
+    [
+        (
+            {"full_name": "Alice Archer", "first_name": "Alice", "last_name": "Archer"},
+            ("Alice Archer", "Alice", "Archer"),
+        ),
+        ({"full_name": "Jean Paul Sartre"}, ("Jean Paul Sartre", "Jean", "Paul Sartre")),
+        ({"full_name": "Jean Paul", "first_name": "Jean Paul"}, ("Jean Paul", "Jean Paul", "")),
+        (None, ("alice", "alice", "")),
+    ],
+)
+def test_party_names_come_from_xucs_user_config(update, names):
+    from xctest.cti.messages import UserConfigUpdate
+    from xctest.scenario.xivo import _names
+
+    user = UserConfigUpdate(user_id=1, **update) if update else None
+    found = _names(user, "alice")
+    assert (found["display_name"], found["firstname"], found["lastname"]) == names

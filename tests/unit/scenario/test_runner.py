@@ -1,0 +1,142 @@
+"""The runner on hand-made parties.  Where it looks for events: a party's ``wait_for`` never
+returns an event an earlier step of that party already matched, and the events window of an
+``expect`` starts where the previous one judged its events, so what arrives while audio or
+timings are measured is not lost.  And how a step that cannot be measured, or crashes, is
+reported."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+from typing import Any
+
+from xctest.scenario import load_scenario_text
+from xctest.scenario.checks import AudioRules
+from xctest.scenario.report import Status, StepResult
+from xctest.scenario.runner import _Run
+from xctest.scenario.xivo import Party
+from xctest.timeline import Timeline
+
+
+class WatchedTimeline(Timeline):
+    """A timeline that says when someone starts waiting for ``what``."""
+
+    def __init__(self, party: str) -> None:
+        super().__init__(party)
+        self.waiting: dict[str, asyncio.Event] = {}
+
+    async def wait_for(self, pred: Any, timeout: float, *, since: int = 0, what: str = "") -> Any:
+        self.waiting.setdefault(what, asyncio.Event()).set()
+        return await super().wait_for(pred, timeout, since=since, what=what)
+
+    def waiter(self, what: str) -> asyncio.Event:
+        return self.waiting.setdefault(what, asyncio.Event())
+
+
+def fake_party(timeline: Timeline) -> Party:
+    phone: Any = SimpleNamespace(name=timeline.party, timeline=timeline, calls={})
+    return Party(
+        name=timeline.party,
+        phone=phone,
+        cti=None,  # type: ignore[arg-type]
+        login=timeline.party,
+        number="1001",
+        line_name="",
+        display_name=timeline.party,
+        firstname=timeline.party,
+        lastname="",
+    )
+
+
+def runner(steps: str, timeline: Timeline) -> tuple[_Run, list[StepResult]]:
+    (scenario,) = load_scenario_text(f"name: windows\nparties: [alice]\nsteps:\n{steps}")
+    run = _Run(scenario, None, AudioRules())  # type: ignore[arg-type]
+    run.parties = {"alice": fake_party(timeline)}
+    run._new_window({"alice": 0})  # the window opens before the hand-made entries
+    results = [StepResult(i, "", "") for i in range(1, len(scenario.steps) + 1)]
+    return run, results
+
+
+def invite(timeline: Timeline, call_id: str) -> None:
+    timeline.add("sip", "INVITE", direction=">>>", call_id=call_id, to_tag="")
+
+
+async def test_a_second_wait_for_does_not_return_the_event_the_first_matched():
+    timeline = Timeline("alice")
+    invite(timeline, "c1")
+    run, results = runner(
+        "  - alice: {wait_for: {sip: INVITE}}\n"
+        "  - alice: {wait_for: {sip: INVITE}, timeout: 200ms}\n",
+        timeline,
+    )
+    await run.steps(results)
+    assert results[0].status is Status.PASSED and "call_id='c1'" in results[0].evidence["event"]
+    assert results[1].status is Status.ERROR
+    assert results[1].message.startswith("timed out after 0.2s waiting for alice: sip INVITE")
+
+
+async def test_each_wait_for_takes_the_next_match():
+    timeline = Timeline("alice")
+    invite(timeline, "c1")
+    invite(timeline, "c2")
+    run, results = runner(
+        "  - alice: {wait_for: {sip: INVITE}}\n  - alice: {wait_for: {sip: INVITE}}\n",
+        timeline,
+    )
+    await run.steps(results)
+    assert [r.status for r in results] == [Status.PASSED, Status.PASSED]
+    assert "call_id='c2'" in results[1].evidence["event"]
+
+
+async def test_events_arriving_while_timings_are_measured_belong_to_the_next_window():
+    timeline = WatchedTimeline("alice")
+    invite(timeline, "c1")
+    run, results = runner(
+        """\
+  - expect:
+      events: {in_order: [{alice: {sip: INVITE}}]}
+      timings: {alice: {setup_time: {below: 5s}}}
+  - expect:
+      events: {in_order: [{alice: {sip: BYE}}], within: 500ms}
+""",
+        timeline,
+    )
+
+    async def meanwhile() -> None:
+        await timeline.waiter("Connected").wait()  # the events were judged; timings wait
+        timeline.add("sip", "BYE", direction="<<<", call_id="c0")
+        timeline.add("xc", "outgoing/Connected", sipCallId="c1")
+
+    helper = asyncio.ensure_future(meanwhile())
+    await run.steps(results)
+    await helper
+    assert [r.status for r in results] == [Status.PASSED, Status.PASSED], [
+        r.message for r in results
+    ]
+    assert results[0].evidence["timings alice"]["setup_time_s"] > 0
+
+
+async def test_every_part_of_an_expect_is_reported_even_when_one_cannot_be_measured():
+    run, results = runner(
+        """\
+  - expect:
+      audio: {alice: {hears: music-on-hold}}
+      timings: {alice: {setup_time: {below: 1s}}}
+""",
+        Timeline("alice"),
+    )
+    await run.steps(results)
+    assert results[0].status is Status.FAILED
+    assert results[0].message.splitlines() == [
+        "alice hears music-on-hold: alice has no call in progress",
+        "alice placed no call to time",
+    ]
+
+
+async def test_a_crash_inside_a_step_is_an_error_of_that_step():
+    run, results = runner("  - alice: {wait_for: {sip: INVITE}}\n  - alice: hold\n", Timeline("a"))
+    run.parties["alice"].phone.timeline.add("sip", "INVITE", direction=">>>", call_id="c1")
+    await run.steps(results)  # the fake phone has no hold machinery: a bug's AttributeError
+    assert results[0].status is Status.PASSED
+    assert results[1].status is Status.ERROR
+    assert results[1].message.startswith("internal error: AttributeError: ")
