@@ -258,3 +258,42 @@ def test_allure_results_carry_steps_parameters_timelines_and_the_wav_of_a_failed
     wav = (pt.path / "allure" / names["step3-alice"]["source"]).read_bytes()
     assert wav[:4] == b"RIFF" and wav[8:12] == b"WAVE" and len(wav) > 48000 * 2
     assert "step3-alice" not in {a["name"] for a in good.get("attachments", [])}
+
+
+def test_ctrl_c_during_a_scenario_writes_it_and_stops_the_session(pt):
+    import signal
+    import subprocess
+    import sys
+
+    pt.makefile(".scenario.yaml", a_ring=ring("quick"))
+    pt.makefile(".scenario.yaml", b_long=ring("long") + "  - keep_call_up: 60s\n")
+    command = [sys.executable, "-u", "-m", "pytest", "-p", "no:cacheprovider"]
+    live_log = ["-o", "log_cli=true", "--log-cli-level=INFO"]  # the runner logs each step
+    proc = subprocess.Popen(
+        [*command, *live_log, "--xctest-reports", "reports"],
+        cwd=pt.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:  # the long scenario is keeping its call up
+            if "long: step 3 keep_call_up: 60s" in line:
+                break
+        proc.send_signal(signal.SIGINT)
+        rest = proc.stdout.read()
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+    assert proc.returncode == 2, rest  # pytest's "interrupted"
+    assert "KeyboardInterrupt" in rest
+    (report,) = (pt.path / "reports").iterdir()
+    records = read_report(report)
+    assert [(r["name"], r["status"], r["message"]) for r in records] == [
+        ("quick", "passed", ""),
+        ("long", "error", "interrupted"),
+    ]

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import numpy as np
 from numpy.typing import NDArray
 
+from xctest.audio.signals import sine
 from xctest.audio.signature import SignatureSource
 from xctest.errors import XctestError
 from xctest.media.frames import RATE
@@ -176,14 +177,12 @@ def _silence(n: int) -> NDArray[np.float32]:
 
 def _tone(freq: float, level_dbfs: float) -> Callable[[int], NDArray[np.float32]]:
     """A continuous-phase sine source at ``level_dbfs`` RMS."""
-    amplitude = math.sqrt(2.0) * 10.0 ** (level_dbfs / 20.0)
     position = 0
 
     def read(n: int) -> NDArray[np.float32]:
         nonlocal position
-        t = (np.arange(n) + position) / RATE
+        phase = 2.0 * math.pi * ((freq * position / RATE) % 1.0)  # where the last read ended
         position += n
-        out: NDArray[np.float32] = (amplitude * np.sin(2.0 * np.pi * freq * t)).astype(np.float32)
-        return out
+        return sine(freq, n / RATE, RATE, level_dbfs, phase)
 
     return read

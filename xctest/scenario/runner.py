@@ -169,6 +169,8 @@ class _Run:
     async def steps(self, results: Sequence[StepResult]) -> None:
         for step, result in zip(self.scenario.steps, results, strict=True):
             began = time.monotonic()
+            what = result.text.strip().splitlines()[0] if result.text.strip() else ""
+            log.info("%s: step %d %s", self.scenario.name, result.index, what.strip(" -"))
             try:
                 result.evidence = await self._step(step)
                 result.status = Status.PASSED

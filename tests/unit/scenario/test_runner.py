@@ -140,3 +140,16 @@ async def test_a_crash_inside_a_step_is_an_error_of_that_step():
     assert results[0].status is Status.PASSED
     assert results[1].status is Status.ERROR
     assert results[1].message.startswith("internal error: AttributeError: ")
+
+
+def test_a_played_tone_is_one_continuous_sine_whatever_the_chunks():
+    import numpy as np
+
+    from xctest.audio.signals import rms_dbfs, sine
+    from xctest.scenario.actions import _tone
+
+    read = _tone(1000.0, -20.0)
+    chunked = np.concatenate([read(n) for n in (960, 7, 953, 4800, 1)])
+    whole = sine(1000.0, chunked.size / 48000, 48000, -20.0)
+    assert np.max(np.abs(chunked - whole)) < 1e-4
+    assert abs(rms_dbfs(chunked) + 20.0) < 0.05
