@@ -231,6 +231,15 @@ def test_a_misspelt_target_file_fails_with_its_file_and_line(pt):
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
 
 
+def test_a_party_without_an_account_fails_its_file_at_collection(pt):
+    odd = ring("odd").replace("[alice, bob]", "[alice, bob, zed]")
+    pt.makefile(".scenario.yaml", ring=ring(), odd=odd)
+    result = run(pt, "--collect-only", subprocess=False)
+    assert result.ret == pytest.ExitCode.INTERRUPTED  # a collection error: nothing runs
+    result.stdout.fnmatch_lines(["*odd.scenario.yaml: no lab user 'zed' for party 'zed' (lab*"])
+    assert "<ScenarioItem ring>" in result.stdout.str()
+
+
 @pytest.mark.integration
 def test_allure_results_carry_steps_parameters_timelines_and_the_wav_of_a_failed_check(pt):
     pt.makefile(

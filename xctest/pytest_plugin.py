@@ -30,7 +30,7 @@ from typing import Any
 
 import pytest
 
-from xctest.errors import ScenarioError
+from xctest.errors import ScenarioError, TargetError
 from xctest.scenario import SCENARIO_SUFFIX, Scenario, load_scenarios
 from xctest.scenario.report import ReportWriter, ScenarioResult, Status, wav_bytes
 from xctest.scenario.runner import ScenarioInterrupted, run_scenario
@@ -39,6 +39,7 @@ from xctest.scenario.xivo import Party, Xivo
 
 _REPORT = pytest.StashKey[ReportWriter]()
 _TARGET = pytest.StashKey[Target]()
+_ACCOUNTS = pytest.StashKey[Xivo]()  # the target, not started: who can log in
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -58,6 +59,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     try:
         config.stash[_TARGET] = target_of(config)
+        config.stash[_ACCOUNTS] = Xivo(config.stash[_TARGET], worker=worker_index())
     except ScenarioError as exc:  # a usage error: before anything is collected
         raise pytest.UsageError(f"--xctest-target: {exc}") from None
     folder = config.getoption("--xctest-reports", None)
@@ -93,7 +95,12 @@ class ScenarioFile(pytest.File):
     """One ``*.scenario.yaml``: its scenarios, validated before any call is placed."""
 
     def collect(self) -> Iterator[ScenarioItem]:
-        for scenario in load_scenarios(self.path):
+        scenarios = load_scenarios(self.path)
+        try:  # a party without an account fails the file now, not each item at its log-in
+            self.config.stash[_ACCOUNTS].check_parties(p for s in scenarios for p in s.parties)
+        except TargetError as exc:
+            raise TargetError(f"{self.path.name}: {exc}") from None
+        for scenario in scenarios:
             yield ScenarioItem.from_parent(self, name=scenario.name, scenario=scenario)
 
     def repr_failure(  # type: ignore[override]

@@ -4,6 +4,7 @@ heard on it (signatures, DTMF digits)."""
 from __future__ import annotations
 
 import asyncio
+import bisect
 import enum
 import math
 from collections import deque
@@ -43,14 +44,19 @@ class Heard:
 Tap = Callable[[NDArray[np.float32]], None]
 
 
+def _time(heard: Heard) -> float:
+    return heard.t
+
+
 class Call:
     """Handle on one SIP session.  ``sip_call_id`` is the key shared with CTI PhoneEvents.
 
     ``local_held``: this phone holds the call (its re-INVITE was accepted); ``remote_held``:
     the PBX's last re-INVITE offered sendonly/inactive.  ``digits`` lists the DTMF received
     (SIP INFO and in-band); ``taps`` get every chunk of received audio (conference mixing).
-    The last ``keep_audio`` seconds received are kept (a rolling buffer, read by loop time
-    with ``audio``), so a check late in a long call measures what it just heard.
+    The last ``keep_audio`` seconds received, and their analysed frames (``heard``), are kept
+    (a rolling buffer, read by loop time with ``audio``), so a check late in a long call
+    measures what it just heard and a soak run does not grow without bound.
     """
 
     def __init__(
@@ -163,6 +169,7 @@ class Call:
         for i, analysis in enumerate(frames):
             # the last completed frame ended "now"; earlier ones 20 ms apart
             self.heard.append(Heard(now - (n - i) * 0.020, analysis))
+        self._forget(now)
         if frames and self._name_waiters:
             self._wake_names(self.heard[-n:])
         if frames:
@@ -239,6 +246,11 @@ class Call:
         window = [h for h in self.heard if t0 <= h.t < t1]
         names = {n for h in window for n in h.analysis.present}
         return {n for n in names if self.presence(n, t0, t1) >= share}
+
+    def _forget(self, now: float) -> None:
+        """Drop analysed frames older than ``keep_audio`` (in batches of a minute's worth)."""
+        if self.heard and self.heard[0].t < now - self.keep_audio - 60.0:
+            del self.heard[: bisect.bisect_left(self.heard, now - self.keep_audio, key=_time)]
 
     def _keep(self, now: float, samples: NDArray[np.float32]) -> None:
         self._chunks.append((now, samples))

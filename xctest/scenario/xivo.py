@@ -23,7 +23,7 @@ from xctest.cti.messages import LineConfig, LoggedOn, UserConfigUpdate
 from xctest.errors import TargetError, XctestError
 from xctest.phone import Phone
 from xctest.scenario.target import Account, Target
-from xctest.sim import SimConfig, Simulator, default_lab, load_lab
+from xctest.sim import Lab, SimConfig, Simulator, default_lab, load_lab
 from xctest.transport.tls import client_context
 
 __all__ = ["Party", "Xivo"]
@@ -60,11 +60,18 @@ def _names(user: UserConfigUpdate | None, party: str) -> dict[str, str]:
 
 
 class Xivo:
-    """An opened target.  ``worker`` picks the accounts of a pytest-xdist worker."""
+    """An opened target.  ``worker`` picks the accounts of a pytest-xdist worker.
+
+    A simulator target's lab is read here (``LabError`` when it is wrong), so who can log in
+    is known before anything starts."""
 
     def __init__(self, target: Target | None = None, *, worker: int = 0) -> None:
         self.target = target or Target.default()
         self.worker = worker
+        settings = self.target.simulator
+        self.lab: Lab | None = None
+        if settings is not None:
+            self.lab = load_lab(self.target.path(settings.lab)) if settings.lab else default_lab()
         self.simulator: Simulator | None = None
         self._parties: list[Party] = []
         self._ssl: ssl.SSLContext | None = None
@@ -99,10 +106,9 @@ class Xivo:
     async def start(self) -> None:
         """Start the simulator (a real XiVO needs nothing started)."""
         settings = self.target.simulator
-        if settings is not None and self.simulator is None:
-            lab = load_lab(self.target.path(settings.lab)) if settings.lab else default_lab()
+        if settings is not None and self.lab is not None and self.simulator is None:
             config = SimConfig(sip_port=0, http_port=0, tls_port=0 if settings.tls else None)
-            self.simulator = Simulator(lab, config)
+            self.simulator = Simulator(self.lab, config)
             await self.simulator.start()
         self._ssl = self._client_ssl()
 
@@ -124,14 +130,14 @@ class Xivo:
         """Who ``party`` logs in as: the target's account, else (simulator) the lab user
         whose login is the party name."""
         account = self.target.account(party, self.worker)
-        if self.simulator is None:
+        if self.lab is None:
             if account is None:
                 raise TargetError(f"the target file has no account for party {party!r}")
             return account
         login = account.login if account is not None else party
-        user = self.simulator.lab.user_by_login(login)
+        user = self.lab.user_by_login(login)
         if user is None:
-            known = ", ".join(u.login for u in self.simulator.lab.users)
+            known = ", ".join(u.login for u in self.lab.users)
             raise TargetError(f"no lab user {login!r} for party {party!r} (lab users: {known})")
         number = account.number if account is not None else None
         return Account(login=login, password=user.password, number=number)
@@ -208,7 +214,7 @@ class Xivo:
     def known_signatures(self) -> dict[str, Signature]:
         """A distinct signature for every party the target knows: the lab's users (simulator)
         and the target file's parties, in that order."""
-        names = [u.login for u in self.simulator.lab.users] if self.simulator else []
+        names = [u.login for u in self.lab.users] if self.lab else []
         names += [p for p in self.target.users if p not in names]
         usable = MOH_INDEX  # the last signature is music on hold
         return {name: signature_for(i, name) for i, name in enumerate(names[:usable])}

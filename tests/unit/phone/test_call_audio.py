@@ -99,3 +99,18 @@ def test_received_audio_is_a_rolling_buffer_read_by_loop_time():
     assert np.array_equal(window[480:1440], np.full(960, 7, np.float32))
     assert np.array_equal(window[1440:], np.full(480, 8, np.float32))
     assert call.audio(0.0, 1.1).size == 0  # dropped from the buffer
+
+
+def test_analysed_frames_older_than_the_kept_audio_are_forgotten():
+    from xctest.audio.detector import FrameAnalysis
+    from xctest.phone.call import Heard
+
+    call, _ = connected_call()
+    call.keep_audio = 10.0
+    analysis = FrameAnalysis(t=0.0, rms_dbfs=-20.0, levels={}, present=frozenset())
+    call.heard = [Heard(t, analysis) for t in np.arange(0.0, 100.0, 0.02)]
+    call._forget(now=65.0)  # the oldest frame is only 55 s past the kept window: not yet
+    assert len(call.heard) == 5000
+    call._forget(now=100.0)
+    assert call.heard[0].t >= 90.0 - 1e-9 and call.heard[-1].t > 99.9
+    assert len(call.heard) == 500
