@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import yaml
+from interrupting import interrupt_at
 
 from xctest.sim import default_lab
 
@@ -47,32 +48,11 @@ def test_bad_lab_file_names_file_line_and_field(tmp_path):
 
 
 def test_sim_prints_what_it_serves_and_runs_until_interrupted():
-    import signal
-
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "xctest.cli", "sim", "--sip-port", "0", "--http-port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        lines = []
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.append(line)
-            if line.startswith("Ctrl-C"):
-                break
-        text = "".join(lines)
-        assert "SIP over WebSocket : ws://127.0.0.1:" in text
-        assert "alice      alice-pass      1001    wr1001        alice-sip" in text
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=15) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        proc.stdout.close()
-        proc.stderr.close()
+    command = [sys.executable, "-m", "xctest.cli", "sim", "--sip-port", "0", "--http-port", "0"]
+    out = interrupt_at(command, "Ctrl-C", timeout=15)
+    assert "SIP over WebSocket : ws://127.0.0.1:" in out.before
+    assert "alice      alice-pass      1001    wr1001        alice-sip" in out.before
+    assert out.returncode == 0, out.stderr
 
 
 DATA = Path(__file__).parent / "data"
@@ -180,33 +160,14 @@ def test_run_without_scenarios_is_a_usage_error(tmp_path):
 
 
 def test_an_interrupted_run_keeps_every_result_and_exits_130(tmp_path):
-    import signal
-
     plans = scenario_dir(tmp_path, a=UNKNOWN, b=LONG)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "xctest.cli", "run", str(plans), "--reports", str(tmp_path / "o")],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None and proc.stderr is not None
-        for line in proc.stdout:  # the first scenario's line: the second one has begun
-            if "unknown number" in line:
-                break
-        proc.send_signal(signal.SIGINT)
-        rest = proc.stdout.read()
-        errors = proc.stderr.read()
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        proc.stdout.close()
-        proc.stderr.close()
-    assert proc.returncode == 130, rest + errors
-    assert "Traceback" not in errors, errors
-    assert "interrupted: the rest is not run" in rest
+    reports = str(tmp_path / "o")
+    command = [sys.executable, "-m", "xctest.cli", "run", str(plans), "--reports", reports]
+    out = interrupt_at(command, "unknown number")  # printed: the second scenario has begun
+    assert out.returncode == 130, out.after + out.stderr
+    assert "Traceback" not in out.stderr, out.stderr
+    assert "interrupted: the rest is not run" in out.stderr
+    assert "1 passed" in out.after  # the summary table, after the interrupted scenario's line
     (report,) = (tmp_path / "o").glob("xctest-*.jsonl")
     records = [json.loads(line) for line in report.read_text().splitlines()]
     assert [(r["name"], r["status"]) for r in records] == [

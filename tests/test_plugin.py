@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from interrupting import interrupt_at
 
 from xctest.scenario.report import read_report
 
@@ -231,13 +232,12 @@ def test_a_misspelt_target_file_fails_with_its_file_and_line(pt):
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
 
 
-def test_a_party_without_an_account_fails_its_file_at_collection(pt):
+def test_a_party_without_an_account_fails_its_item_before_any_call(pt):
     odd = ring("odd").replace("[alice, bob]", "[alice, bob, zed]")
     pt.makefile(".scenario.yaml", ring=ring(), odd=odd)
-    result = run(pt, "--collect-only", subprocess=False)
-    assert result.ret == pytest.ExitCode.INTERRUPTED  # a collection error: nothing runs
-    result.stdout.fnmatch_lines(["*odd.scenario.yaml: no lab user 'zed' for party 'zed' (lab*"])
-    assert "<ScenarioItem ring>" in result.stdout.str()
+    result = run(pt, "-k", "odd")  # the selected item only: the other one is never checked
+    result.assert_outcomes(failed=1, deselected=1)
+    result.stdout.fnmatch_lines(["no lab user 'zed' for party 'zed' (lab users: alice, bob*"])
 
 
 @pytest.mark.integration
@@ -270,36 +270,19 @@ def test_allure_results_carry_steps_parameters_timelines_and_the_wav_of_a_failed
 
 
 def test_ctrl_c_during_a_scenario_writes_it_and_stops_the_session(pt):
-    import signal
-    import subprocess
     import sys
 
     pt.makefile(".scenario.yaml", a_ring=ring("quick"))
     pt.makefile(".scenario.yaml", b_long=ring("long") + "  - keep_call_up: 60s\n")
     command = [sys.executable, "-u", "-m", "pytest", "-p", "no:cacheprovider"]
     live_log = ["-o", "log_cli=true", "--log-cli-level=INFO"]  # the runner logs each step
-    proc = subprocess.Popen(
+    out = interrupt_at(
         [*command, *live_log, "--xctest-reports", "reports"],
+        "long: step 3 keep_call_up: 60s",
         cwd=pt.path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
     )
-    try:
-        assert proc.stdout is not None
-        for line in proc.stdout:  # the long scenario is keeping its call up
-            if "long: step 3 keep_call_up: 60s" in line:
-                break
-        proc.send_signal(signal.SIGINT)
-        rest = proc.stdout.read()
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        proc.stdout.close()
-    assert proc.returncode == 2, rest  # pytest's "interrupted"
-    assert "KeyboardInterrupt" in rest
+    assert out.returncode == pytest.ExitCode.INTERRUPTED, out.after + out.stderr
+    assert "KeyboardInterrupt" in out.after
     (report,) = (pt.path / "reports").iterdir()
     records = read_report(report)
     assert [(r["name"], r["status"], r["message"]) for r in records] == [

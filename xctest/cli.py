@@ -21,7 +21,7 @@ from xctest import __version__
 from xctest.errors import ScenarioError, XctestError
 from xctest.scenario import SCENARIO_SUFFIX, Scenario, json_schema, load_scenarios
 from xctest.scenario.report import ReportWriter, ScenarioResult, summary_table
-from xctest.scenario.runner import ScenarioInterrupted, run_scenario
+from xctest.scenario.runner import new_result, run_scenario
 from xctest.scenario.target import Target, load_target
 from xctest.scenario.xivo import Xivo
 from xctest.sim import SimConfig, Simulator, default_lab, load_lab
@@ -100,22 +100,19 @@ async def _run(args: argparse.Namespace) -> int:
     target = load_target(args.target) if args.target else Target.default()
     writer = ReportWriter(args.reports)
     results: list[ScenarioResult] = []
-    status = 0
     try:
         async with Xivo(target) as xivo:
             xivo.check_parties(p for s in scenarios for p in s.parties)
             print(f"{len(scenarios)} scenario(s) against {xivo.name}", flush=True)
             for scenario in scenarios:
+                result = new_result(scenario)
                 try:
-                    result = await run_scenario(scenario, xivo)
-                except ScenarioInterrupted as stop:
-                    result, status = stop.result, INTERRUPTED
-                writer.write(result)
-                results.append(result)
-                print(f"{str(result.status).upper():<8} {result.seconds:6.1f}s  {result.name}")
-                if status == INTERRUPTED:
-                    print("interrupted: the rest is not run", flush=True)
-                    break
+                    await run_scenario(scenario, xivo, result=result)
+                finally:  # a Ctrl-C goes on once the interrupted scenario is written
+                    writer.write(result)
+                    results.append(result)
+                    line = f"{str(result.status).upper():<8} {result.seconds:6.1f}s  {result.name}"
+                    print(line, flush=True)
                 if not result.passed:
                     print(textwrap.indent(result.explain(), "    "), flush=True)
                     if args.exitfirst:
@@ -126,8 +123,6 @@ async def _run(args: argparse.Namespace) -> int:
         print(summary_table(results))
         if results:
             print(f"report: {writer.path}")
-    if status:
-        return status
     return 0 if results and all(r.passed for r in results) else 1
 
 
@@ -176,7 +171,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         if args.command == "run":
-            return asyncio.run(_run(args))
+            try:
+                return asyncio.run(_run(args))
+            except KeyboardInterrupt:  # what was run is written; the summary is printed
+                print("interrupted: the rest is not run", file=sys.stderr)
+                return INTERRUPTED
         if args.command == "validate":
             return _validate(args.paths)
         if args.command == "schema":

@@ -30,16 +30,16 @@ from typing import Any
 
 import pytest
 
-from xctest.errors import ScenarioError, TargetError
+from xctest.errors import ScenarioError
 from xctest.scenario import SCENARIO_SUFFIX, Scenario, load_scenarios
 from xctest.scenario.report import ReportWriter, ScenarioResult, Status, wav_bytes
-from xctest.scenario.runner import ScenarioInterrupted, run_scenario
+from xctest.scenario.runner import new_result, run_scenario
 from xctest.scenario.target import Target, load_target
 from xctest.scenario.xivo import Party, Xivo
 
 _REPORT = pytest.StashKey[ReportWriter]()
 _TARGET = pytest.StashKey[Target]()
-_ACCOUNTS = pytest.StashKey[Xivo]()  # the target, not started: who can log in
+_ACCOUNTS = pytest.StashKey[Xivo]()  # the target, not started: who has an account
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -95,12 +95,7 @@ class ScenarioFile(pytest.File):
     """One ``*.scenario.yaml``: its scenarios, validated before any call is placed."""
 
     def collect(self) -> Iterator[ScenarioItem]:
-        scenarios = load_scenarios(self.path)
-        try:  # a party without an account fails the file now, not each item at its log-in
-            self.config.stash[_ACCOUNTS].check_parties(p for s in scenarios for p in s.parties)
-        except TargetError as exc:
-            raise TargetError(f"{self.path.name}: {exc}") from None
-        for scenario in scenarios:
+        for scenario in load_scenarios(self.path):
             yield ScenarioItem.from_parent(self, name=scenario.name, scenario=scenario)
 
     def repr_failure(  # type: ignore[override]
@@ -137,27 +132,31 @@ class ScenarioItem(pytest.Item):
         self.result: ScenarioResult | None = None
 
     def runtest(self) -> None:
+        self.config.stash[_ACCOUNTS].check_parties(self.scenario.parties)
+        result = self.result = new_result(self.scenario)
         interrupted = False
         try:
-            self.result = asyncio.run(self._run())
-        except ScenarioInterrupted as stop:  # Ctrl-C: keep what was done, then stop pytest
-            self.result, interrupted = stop.result, True
+            asyncio.run(self._run(result))
+        except KeyboardInterrupt:  # Ctrl-C: keep what was done, then stop pytest
+            interrupted = True
+            if result.status is Status.NOT_RUN:  # stopped before the scenario began
+                result.status, result.message = Status.ERROR, "interrupted"
         writer = self.config.stash.get(_REPORT, None)
         if writer is not None:
-            writer.write(self.result)
-        self.user_properties.append(("xctest_status", str(self.result.status)))
+            writer.write(result)
+        self.user_properties.append(("xctest_status", str(result.status)))
         if allure is not None:
-            _to_allure(self.scenario, self.result)
+            _to_allure(self.scenario, result)
         if interrupted:
             raise KeyboardInterrupt
-        if self.result.status is Status.FAILED:
-            raise ScenarioFailed(self.result)
-        if not self.result.passed:
-            raise ScenarioBroken(self.result)
+        if result.status is Status.FAILED:
+            raise ScenarioFailed(result)
+        if not result.passed:
+            raise ScenarioBroken(result)
 
-    async def _run(self) -> ScenarioResult:
+    async def _run(self, result: ScenarioResult) -> None:
         async with Xivo(self.config.stash[_TARGET], worker=worker_index()) as xivo:
-            return await run_scenario(self.scenario, xivo)
+            await run_scenario(self.scenario, xivo, result=result)
 
     def repr_failure(  # type: ignore[override]
         self, excinfo: pytest.ExceptionInfo[BaseException]

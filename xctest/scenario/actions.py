@@ -41,11 +41,12 @@ async def perform(
         call = await phone.dial(number)
         return {"number": number, "call": call.sip_call_id}
     if isinstance(action, m.Answer | m.Reject):
+        deadline = asyncio.get_running_loop().time() + timeout  # one deadline for every wait
         call = await _ringing(phone, timeout)
         if isinstance(action, m.Answer):
             mark = len(phone.timeline)
             await phone.answer(call.sip_call_id)
-            await _established(phone, call.sip_call_id, mark, timeout)
+            await _established(phone, call.sip_call_id, mark, deadline)
         else:
             await phone.hangup(call.sip_call_id)
         return {"call": call.sip_call_id}
@@ -97,12 +98,13 @@ async def _ringing(phone: Phone, timeout: float) -> Call:
     return call
 
 
-async def _established(phone: Phone, sip_call_id: str, mark: int, timeout: float) -> None:
-    """Until the PBX confirmed the answer: the ACK, and with XUC the PhoneEvent
-    EventEstablished of this call (what a XiVO front-end shows as "in call")."""
+async def _established(phone: Phone, sip_call_id: str, mark: int, deadline: float) -> None:
+    """Until the PBX confirmed the answer (by loop time ``deadline``): the ACK, and with XUC
+    the PhoneEvent EventEstablished of this call (what a XiVO front-end shows as "in call")."""
+    loop = asyncio.get_running_loop()
     await phone.timeline.wait_for(
         lambda e: e.kind == "sip" and e.name == "ACK" and e.fields.get("call_id") == sip_call_id,
-        timeout,
+        max(0.0, deadline - loop.time()),
         since=mark,
         what="the ACK of the answer",
     )
@@ -115,7 +117,7 @@ async def _established(phone: Phone, sip_call_id: str, mark: int, timeout: float
             and e.fields.get("eventType") == "EventEstablished"
             and (e.fields.get("userData") or {}).get("SIPCALLID") == sip_call_id
         ),
-        timeout,
+        max(0.0, deadline - loop.time()),
         since=mark,
         what="PhoneEvent EventEstablished of the answered call",
     )

@@ -9,6 +9,7 @@ hold raises ``CheckFailed`` carrying that same evidence.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -220,7 +221,8 @@ async def _hears_dtmf(
             break
         await call.wait_audio_until(loop.time() + 0.1, 5.0)
     if got("inband") == digits:  # and nothing after them
-        await call.wait_audio_until(loop.time() + quiet, quiet + 5.0)
+        with contextlib.suppress(MediaError):  # the far end may hang up once it has keyed
+            await call.wait_audio_until(loop.time() + quiet, quiet + 5.0)
     evidence = {"call": call.sip_call_id, "inband": got("inband"), "info": got("info")}
     if evidence["inband"] != digits:
         raise CheckFailed(

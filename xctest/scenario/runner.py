@@ -16,6 +16,7 @@ import logging
 import time
 from collections.abc import Awaitable, Sequence
 from pathlib import Path
+from typing import Any
 
 from xctest.audio.signature import Signature, signature_for
 from xctest.errors import ExpectationFailed, XctestError
@@ -36,7 +37,7 @@ from xctest.scenario.report import ScenarioResult, Status, StepResult, now_iso
 from xctest.scenario.values import PartyField, Template
 from xctest.scenario.xivo import Party, Xivo
 
-__all__ = ["ScenarioInterrupted", "run_scenario", "step_text"]
+__all__ = ["new_result", "run_scenario", "step_text"]
 
 log = logging.getLogger(__name__)
 _STEP_LINES = 40  # of a step's YAML, shown in a failure
@@ -45,57 +46,85 @@ RECORDING_SECONDS = 10.0  # of received audio kept with a failed audio or MOS ch
 STEP_GRACE = 2.0  # past a step's own deadline, so the wait inside it reports what it saw
 
 
-class ScenarioInterrupted(Exception):  # noqa: N818 (it carries a result, not an error)
-    """The run was cancelled (Ctrl-C) during a scenario; ``result`` is what it had done,
-    its phones released: the caller writes it, then stops."""
+class ExpectBroken(XctestError):
+    """An ``expect`` part crashed (a bug of xctest): the step is an error, and keeps what
+    the other parts found (their failures, evidence and recordings)."""
 
-    def __init__(self, result: ScenarioResult) -> None:
-        self.result = result
-        super().__init__(f"scenario {result.name!r} interrupted")
+    def __init__(self, message: str, evidence: dict[str, Any], recordings: dict[str, bytes]):
+        self.evidence = evidence
+        self.recordings = recordings
+        super().__init__(message)
 
 
-async def run_scenario(
-    scenario: m.Scenario, xivo: Xivo, *, rules: AudioRules | None = None
-) -> ScenarioResult:
-    """Run ``scenario`` on ``xivo``; never raises for what happens on the wire.
-    ``ScenarioInterrupted`` (with the result so far) when the run is cancelled."""
-    rules = rules or AudioRules(moh_mode=xivo.target.moh_mode)
+def new_result(scenario: m.Scenario) -> ScenarioResult:
+    """The result ``run_scenario`` fills in: every step "not run", nothing measured yet.
+    Hold it before running, so a run that is cancelled still has it to write."""
     where = scenario.location
     files: dict[str, list[str]] = {}
-    result = ScenarioResult(
+    return ScenarioResult(
         name=scenario.name,
         file=where.file if where else "",
-        target=xivo.name,
+        target="",
         params=dict(scenario.params),
-        started=now_iso(),
         steps=[
             StepResult(i, step_text(step, files), str(step.location or ""))
             for i, step in enumerate(scenario.steps, 1)
         ],
     )
+
+
+def _cancelled_here() -> bool:
+    """Whether this task is being cancelled (Ctrl-C, a timeout around the run), as opposed
+    to a CancelledError escaping from some task it awaited."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
+async def run_scenario(
+    scenario: m.Scenario,
+    xivo: Xivo,
+    *,
+    rules: AudioRules | None = None,
+    result: ScenarioResult | None = None,
+) -> ScenarioResult:
+    """Run ``scenario`` on ``xivo`` and return its result (``result`` when given, filled in);
+    never raises for what happens on the wire.
+
+    When the run is cancelled (Ctrl-C), the step in progress is an error "interrupted", the
+    phones are hung up, the result gets its verdict, and the ``CancelledError`` goes on: the
+    caller writes the ``result`` it passed in, then stops."""
+    rules = rules or AudioRules(moh_mode=xivo.target.moh_mode)
+    result = result if result is not None else new_result(scenario)
+    result.target, result.started = xivo.name, now_iso()
     began = time.monotonic()
     run = _Run(scenario, xivo, rules)
-    interrupted = False
+    cancelled: asyncio.CancelledError | None = None
     try:
         await run.log_in()
         await run.steps(result.steps)
-    except asyncio.CancelledError:
-        interrupted = True
-        result.message = "interrupted"
+    except asyncio.CancelledError as exc:
+        if _cancelled_here():
+            cancelled, result.message = exc, "interrupted"
+        else:  # a task it awaited was cancelled by someone else: a bug of xctest
+            log.exception("scenario %r: a task was cancelled", scenario.name)
+            result.message = "internal error: a task was cancelled"
     except XctestError as exc:
         result.message = str(exc)
     except Exception as exc:  # a bug of xctest: the run goes on with the next scenario
         log.exception("scenario %r crashed", scenario.name)
         result.message = f"internal error: {type(exc).__name__}: {exc}"
-    finally:
+    try:
         await run.release()
+    except asyncio.CancelledError as exc:  # Ctrl-C while hanging up: the verdict stands
+        cancelled = cancelled or exc
+    finally:
         result.seconds = round(time.monotonic() - began, 3)
         result.recordings = run.recordings
-    result.status = _verdict(result)
-    if result.status is not Status.PASSED:
-        result.logs = run.logs()
-    if interrupted:
-        raise ScenarioInterrupted(result)
+        result.status = _verdict(result)
+        if result.status is not Status.PASSED:
+            result.logs = run.logs()
+    if cancelled is not None:
+        raise cancelled
     return result
 
 
@@ -120,6 +149,7 @@ class _Run:
         self.marks: dict[str, int] = {}  # the events window: where it starts, per party
         self.mark_t = 0.0  # and when
         self.judged: dict[str, int] = {}  # timeline lengths when events were last judged
+        self.judged_t = 0.0  # and when
         self.cursors: dict[str, int] = {}  # where each party's next wait_for starts looking
         self.recordings: dict[str, bytes] = {}  # what parties heard in failed audio/MOS checks
 
@@ -142,14 +172,13 @@ class _Run:
                 raise bug
         if problems:
             raise XctestError("log-in failed: " + "; ".join(problems))
-        self._new_window(self._lengths())
+        self._new_window(self._lengths(), asyncio.get_running_loop().time())
 
     def _lengths(self) -> dict[str, int]:
         return {name: len(p.phone.timeline) for name, p in self.parties.items()}
 
-    def _new_window(self, marks: dict[str, int]) -> None:
-        self.marks = marks
-        self.mark_t = asyncio.get_running_loop().time()
+    def _new_window(self, marks: dict[str, int], t: float) -> None:
+        self.marks, self.mark_t = marks, t
 
     def resolve(self, template: Template) -> str:
         return template.render(self._field)
@@ -174,21 +203,26 @@ class _Run:
             try:
                 result.evidence = await self._step(step)
                 result.status = Status.PASSED
-            except CheckFailed as exc:
-                result.status, result.message = Status.FAILED, str(exc)
-                result.evidence = exc.evidence
+            except (CheckFailed, ExpectBroken) as exc:
+                broken = isinstance(exc, ExpectBroken)
+                result.status = Status.ERROR if broken else Status.FAILED
+                result.message, result.evidence = str(exc), exc.evidence
                 for party, pcm in exc.recordings.items():
                     self.recordings[f"step{result.index}-{party}"] = pcm
             except ExpectationFailed as exc:
                 result.status, result.message = Status.FAILED, str(exc)
             except TimeoutError:
                 result.status = Status.ERROR
-                result.message = f"did not finish within {self._timeout(step):g} s"
+                result.message = f"did not finish within {self._timeout(step) + STEP_GRACE:g} s"
             except XctestError as exc:
                 result.status, result.message = Status.ERROR, str(exc)
+            except OSError as exc:  # the network, not xctest: no traceback
+                result.status, result.message = Status.ERROR, f"{type(exc).__name__}: {exc}"
             except asyncio.CancelledError:
                 result.status, result.message = Status.ERROR, "interrupted"
-                raise
+                if _cancelled_here():
+                    raise
+                result.message = "internal error: a task was cancelled"
             except Exception as exc:  # a bug of xctest, tied to the step it happened in
                 log.exception("step %d of %r crashed", result.index, self.scenario.name)
                 result.status = Status.ERROR
@@ -208,17 +242,20 @@ class _Run:
             await asyncio.sleep(step.keep_call_up)  # the one plain pause of the language
             return {"seconds": step.keep_call_up}
         if isinstance(step, m.ExpectStep):
-            began = self._lengths()
+            began, began_t = self._lengths(), asyncio.get_running_loop().time()
             self.judged = {}
             try:
                 return await self._expect(step.expect)
             finally:
-                self._new_window(self.judged or began)
+                if self.judged:
+                    self._new_window(self.judged, self.judged_t)
+                else:
+                    self._new_window(began, began_t)
         party = self.parties[step.party]
         timeout = self._timeout(step)
         since = max(self.marks[step.party], self.cursors.get(step.party, 0))
         if isinstance(step.action, m.WaitFor):
-            return await self._wait_for(party, step.action.wait_for, since, timeout)
+            return await self._wait_for(step.party, step.action.wait_for, since, timeout)
         self.cursors[step.party] = len(party.phone.timeline)  # what the action causes counts
         # the action's own waits have ``timeout`` and say what they saw; this is a backstop
         return await asyncio.wait_for(
@@ -226,16 +263,16 @@ class _Run:
         )
 
     async def _wait_for(
-        self, party: Party, pattern: m.EventPattern, since: int, timeout: float
+        self, party: str, pattern: m.EventPattern, since: int, timeout: float
     ) -> dict[str, object]:
-        timeline = party.phone.timeline
+        timeline = self.parties[party].phone.timeline
         entry = await timeline.wait_for(
             lambda e: event_matches(pattern, e, self.resolve),
             timeout,
             since=since,
             what=f"{pattern.source} {pattern.name}",
         )
-        self.cursors[party.name] = timeline.index_of(entry) + 1
+        self.cursors[party] = timeline.index_of(entry) + 1
         return {"event": str(entry)}
 
     async def _expect(self, expect: m.Expectations) -> dict[str, object]:
@@ -243,14 +280,28 @@ class _Run:
         not hold: events first, then audio, timings and MOS at the same time."""
         evidence: dict[str, object] = {}
         failures: list[str] = []
+        crashed: list[str] = []
         recordings: dict[str, bytes] = {}
+
+        def judge(label: str, outcome: object) -> None:
+            if isinstance(outcome, CheckFailed):
+                failures.append(str(outcome))
+                evidence[label] = outcome.evidence
+                recordings.update(outcome.recordings)
+            elif isinstance(outcome, XctestError):  # e.g. the party has no call to listen on
+                failures.append(f"{label}: {outcome}")
+            elif isinstance(outcome, asyncio.CancelledError) and _cancelled_here():
+                raise outcome
+            elif isinstance(outcome, BaseException):
+                log.error("%s crashed", label, exc_info=outcome)
+                crashed.append(f"{label}: internal error: {type(outcome).__name__}: {outcome}")
+            else:
+                evidence[label] = outcome
+
         began = asyncio.get_running_loop().time()
         if expect.events is not None:
-            try:
-                evidence["events"] = await self._events(expect.events)
-            except CheckFailed as exc:
-                failures.append(str(exc))
-                evidence["events"] = exc.evidence
+            events = await asyncio.gather(self._events(expect.events), return_exceptions=True)
+            judge("events", events[0])
         parts: list[tuple[str, Awaitable[object]]] = []
         for audio in expect.audio:
             parts.append((f"{audio.party} hears {audio.hears}", self._audio(audio, began)))
@@ -262,23 +313,10 @@ class _Run:
             mos_check = check_mos(mos, phone, signatures, self.rules)
             parts.append((f"mos {mos.party}", self._recorded(mos.party, mos_check)))
         outcomes = await asyncio.gather(*(p for _, p in parts), return_exceptions=True)
-        crashed: list[str] = []
         for (label, _), outcome in zip(parts, outcomes, strict=True):
-            if isinstance(outcome, CheckFailed):
-                failures.append(str(outcome))
-                evidence[label] = outcome.evidence
-                recordings.update(outcome.recordings)
-            elif isinstance(outcome, XctestError):  # e.g. the party has no call to listen on
-                failures.append(f"{label}: {outcome}")
-            elif isinstance(outcome, Exception):
-                log.error("%s crashed", label, exc_info=outcome)
-                crashed.append(f"{label}: internal error: {type(outcome).__name__}: {outcome}")
-            elif isinstance(outcome, BaseException):
-                raise outcome  # cancelled
-            else:
-                evidence[label] = outcome
+            judge(label, outcome)
         if crashed:  # a bug, not a verdict: the step is an error, and says what else failed
-            raise XctestError("\n".join([*crashed, *failures]))
+            raise ExpectBroken("\n".join([*crashed, *failures]), evidence, recordings)
         if failures:
             refused = self._xuc_errors()
             if refused:
@@ -335,7 +373,7 @@ class _Run:
         only_never = not (events.in_order or events.in_any_order)
         while True:
             final = loop.time() >= deadline
-            self.judged = self._lengths()
+            self.judged, self.judged_t = self._lengths(), loop.time()
             outcome = check_events(events, self._window(self.judged), self.resolve, final=final)
             if outcome.ok and (final or not only_never):
                 return outcome.message

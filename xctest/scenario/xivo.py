@@ -46,6 +46,14 @@ class Party:
     lastname: str
 
 
+async def _shut(phone: Phone, cti: CtiClient) -> None:
+    """Stop the phone, then close its CTI session whatever happened."""
+    try:
+        await phone.stop()
+    finally:
+        await cti.aclose()
+
+
 def _names(user: UserConfigUpdate | None, party: str) -> dict[str, str]:
     """The user's names as XUC's UserConfigUpdate gave them (first and last name, else the
     full name split at its first space); the party name when XUC sent none."""
@@ -62,8 +70,9 @@ def _names(user: UserConfigUpdate | None, party: str) -> dict[str, str]:
 class Xivo:
     """An opened target.  ``worker`` picks the accounts of a pytest-xdist worker.
 
-    A simulator target's lab is read here (``LabError`` when it is wrong), so who can log in
-    is known before anything starts."""
+    What can be checked before anything starts is checked here: a simulator target's lab is
+    read (``LabError`` when it is wrong), a real XiVO's TLS trust is loaded (``TargetError``
+    for an unusable ca_file)."""
 
     def __init__(self, target: Target | None = None, *, worker: int = 0) -> None:
         self.target = target or Target.default()
@@ -74,7 +83,9 @@ class Xivo:
             self.lab = load_lab(self.target.path(settings.lab)) if settings.lab else default_lab()
         self.simulator: Simulator | None = None
         self._parties: list[Party] = []
-        self._ssl: ssl.SSLContext | None = None
+        # a real XiVO's trust is known now (``TargetError`` for an unusable ca_file); the
+        # simulator's once it has made its certificate
+        self._ssl = self._client_ssl() if self.lab is None else None
 
     async def __aenter__(self) -> Xivo:
         await self.start()
@@ -110,7 +121,7 @@ class Xivo:
             config = SimConfig(sip_port=0, http_port=0, tls_port=0 if settings.tls else None)
             self.simulator = Simulator(self.lab, config)
             await self.simulator.start()
-        self._ssl = self._client_ssl()
+            self._ssl = self._client_ssl()
 
     def _client_ssl(self) -> ssl.SSLContext | None:
         if not self.target.uses_tls:
@@ -192,8 +203,10 @@ class Xivo:
             await phone.init(party, self.target.uses_tls, self._sip_port(), token.token)
             await phone.wait_registered(self.target.register_timeout)
         except BaseException as exc:  # failed, or cancelled (Ctrl-C): nothing left open
-            await phone.stop()
-            await cti.aclose()
+            try:
+                await _shut(phone, cti)
+            except Exception as also:  # the log-in failure is the news; this is logged
+                log.warning("%s: closing after a failed log-in failed too: %r", party, also)
             if isinstance(exc, XctestError | OSError):
                 raise XctestError(f"{party} ({account.login}) could not log in: {exc}") from exc
             raise
@@ -239,10 +252,7 @@ class Xivo:
 
     @staticmethod
     async def _close(party: Party) -> None:
-        try:
-            await party.phone.stop()
-        finally:
-            await party.cti.aclose()
+        await _shut(party.phone, party.cti)
 
     async def aclose(self) -> None:
         """Close every phone made here, then stop the simulator."""

@@ -10,6 +10,8 @@ import asyncio
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+
 from xctest.scenario import load_scenario_text
 from xctest.scenario.checks import AudioRules
 from xctest.scenario.report import Status, StepResult
@@ -25,7 +27,9 @@ class WatchedTimeline(Timeline):
         super().__init__(party)
         self.waiting: dict[str, asyncio.Event] = {}
 
-    async def wait_for(self, pred: Any, timeout: float, *, since: int = 0, what: str = "") -> Any:
+    async def wait_for(
+        self, pred: Any, timeout: float, *, since: int = 0, what: str = "an event"
+    ) -> Any:
         self.waiting.setdefault(what, asyncio.Event()).set()
         return await super().wait_for(pred, timeout, since=since, what=what)
 
@@ -52,7 +56,7 @@ def runner(steps: str, timeline: Timeline) -> tuple[_Run, list[StepResult]]:
     (scenario,) = load_scenario_text(f"name: windows\nparties: [alice]\nsteps:\n{steps}")
     run = _Run(scenario, None, AudioRules())  # type: ignore[arg-type]
     run.parties = {"alice": fake_party(timeline)}
-    run._new_window({"alice": 0})  # the window opens before the hand-made entries
+    run._new_window({"alice": 0}, 0.0)  # the window opens before the hand-made entries
     results = [StepResult(i, "", "") for i in range(1, len(scenario.steps) + 1)]
     return run, results
 
@@ -88,32 +92,62 @@ async def test_each_wait_for_takes_the_next_match():
     assert "call_id='c2'" in results[1].evidence["event"]
 
 
-async def test_events_arriving_while_timings_are_measured_belong_to_the_next_window():
+async def test_the_next_window_starts_where_the_events_were_judged():
     timeline = WatchedTimeline("alice")
     invite(timeline, "c1")
     run, results = runner(
         """\
   - expect:
-      events: {in_order: [{alice: {sip: INVITE}}]}
+      events: {in_order: [{alice: {sip: INVITE}}, {alice: {sip: "180"}}]}
       timings: {alice: {setup_time: {below: 5s}}}
   - expect:
-      events: {in_order: [{alice: {sip: BYE}}], within: 500ms}
+      events:
+        in_order: [{alice: {sip: BYE}}]
+        never: [{alice: {sip: "180"}}]
+        within: 300ms
 """,
         timeline,
     )
 
     async def meanwhile() -> None:
+        await timeline.waiter("an event").wait()  # the events wait for the 180
+        timeline.add("sip", "180 Ringing", direction="<<<", call_id="c1")
         await timeline.waiter("Connected").wait()  # the events were judged; timings wait
         timeline.add("sip", "BYE", direction="<<<", call_id="c0")
         timeline.add("xc", "outgoing/Connected", sipCallId="c1")
 
-    helper = asyncio.ensure_future(meanwhile())
+    helper = asyncio.ensure_future(asyncio.wait_for(meanwhile(), 10.0))
+    await run.steps(results)
+    await helper
+    # the BYE (after the judging) is in the second window, the 180 (before it) is not
+    assert [r.status for r in results] == [Status.PASSED, Status.PASSED], [
+        r.message for r in results
+    ]
+    assert results[0].evidence["timings alice"]["setup_time_s"] > 0
+
+
+async def test_without_events_the_next_window_starts_where_the_expect_began():
+    timeline = WatchedTimeline("alice")
+    invite(timeline, "c1")
+    run, results = runner(
+        """\
+  - expect: {timings: {alice: {setup_time: {below: 5s}}}}
+  - expect: {events: {in_order: [{alice: {sip: BYE}}], within: 300ms}}
+""",
+        timeline,
+    )
+
+    async def meanwhile() -> None:
+        await timeline.waiter("Connected").wait()
+        timeline.add("sip", "BYE", direction="<<<", call_id="c0")
+        timeline.add("xc", "outgoing/Connected", sipCallId="c1")
+
+    helper = asyncio.ensure_future(asyncio.wait_for(meanwhile(), 10.0))
     await run.steps(results)
     await helper
     assert [r.status for r in results] == [Status.PASSED, Status.PASSED], [
         r.message for r in results
     ]
-    assert results[0].evidence["timings alice"]["setup_time_s"] > 0
 
 
 async def test_every_part_of_an_expect_is_reported_even_when_one_cannot_be_measured():
@@ -133,13 +167,31 @@ async def test_every_part_of_an_expect_is_reported_even_when_one_cannot_be_measu
     ]
 
 
-async def test_a_crash_inside_a_step_is_an_error_of_that_step():
-    run, results = runner("  - alice: {wait_for: {sip: INVITE}}\n  - alice: hold\n", Timeline("a"))
-    run.parties["alice"].phone.timeline.add("sip", "INVITE", direction=">>>", call_id="c1")
-    await run.steps(results)  # the fake phone has no hold machinery: a bug's AttributeError
-    assert results[0].status is Status.PASSED
-    assert results[1].status is Status.ERROR
-    assert results[1].message.startswith("internal error: AttributeError: ")
+async def test_a_crash_inside_a_step_is_an_error_of_that_step(monkeypatch):
+    async def crash(*args: Any) -> dict[str, object]:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("xctest.scenario.runner.perform", crash)
+    run, results = runner('  - alice: {dial: "1002"}\n  - alice: hangup\n', Timeline("alice"))
+    await run.steps(results)
+    assert (results[0].status, results[0].message) == (
+        Status.ERROR,
+        "internal error: RuntimeError: boom",
+    )
+    assert results[1].status is Status.NOT_RUN
+
+
+async def test_a_network_error_inside_a_step_is_an_error_without_internal(monkeypatch):
+    async def reset(*args: Any) -> dict[str, object]:
+        raise ConnectionResetError(104, "Connection reset by peer")
+
+    monkeypatch.setattr("xctest.scenario.runner.perform", reset)
+    run, results = runner('  - alice: {dial: "1002"}\n', Timeline("alice"))
+    await run.steps(results)
+    assert (results[0].status, results[0].message) == (
+        Status.ERROR,
+        "ConnectionResetError: [Errno 104] Connection reset by peer",
+    )
 
 
 def test_a_played_tone_is_one_continuous_sine_whatever_the_chunks():
@@ -153,3 +205,30 @@ def test_a_played_tone_is_one_continuous_sine_whatever_the_chunks():
     whole = sine(1000.0, chunked.size / 48000, 48000, -20.0)
     assert np.max(np.abs(chunked - whole)) < 1e-4
     assert abs(rms_dbfs(chunked) + 20.0) < 0.05
+
+
+async def test_a_cancelled_run_marks_the_step_interrupted_and_stays_cancelled():
+    timeline = WatchedTimeline("alice")
+    run, results = runner(
+        "  - alice: {wait_for: {sip: BYE}, timeout: 60s}\n  - alice: hangup\n", timeline
+    )
+    task = asyncio.ensure_future(run.steps(results))
+    await asyncio.wait_for(timeline.waiter("sip BYE").wait(), 10.0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert (results[0].status, results[0].message) == (Status.ERROR, "interrupted")
+    assert results[1].status is Status.NOT_RUN
+
+
+async def test_a_stray_cancellation_inside_a_step_is_an_internal_error(monkeypatch):
+    async def cancelled_elsewhere(*args: Any) -> dict[str, object]:
+        raise asyncio.CancelledError  # as from a task someone else cancelled
+
+    monkeypatch.setattr("xctest.scenario.runner.perform", cancelled_elsewhere)
+    run, results = runner('  - alice: {dial: "1002"}\n', Timeline("alice"))
+    await run.steps(results)  # not cancelled itself: it goes on
+    assert (results[0].status, results[0].message) == (
+        Status.ERROR,
+        "internal error: a task was cancelled",
+    )
