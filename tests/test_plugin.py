@@ -232,6 +232,20 @@ def test_a_misspelt_target_file_fails_with_its_file_and_line(pt):
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
 
 
+def test_a_target_whose_ca_file_is_missing_is_a_usage_error(pt):
+    pt.makefile(".scenario.yaml", ring=ring())
+    pt.makefile(
+        ".yaml",
+        xivo="xuc: https://xivo.lab.example\ntls: {ca_file: lab-ca.pem}\n"
+        "users: {alice: {login: a, password: p}, bob: {login: b, password: p}}\n",
+    )
+    result = run(pt, "--xctest-target", "xivo.yaml", subprocess=False)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR  # before anything is collected or run
+    result.stderr.fnmatch_lines(
+        ["ERROR: --xctest-target: tls.ca_file '*lab-ca.pem' of the target: No such file*"]
+    )
+
+
 def test_a_party_without_an_account_fails_its_item_before_any_call(pt):
     odd = ring("odd").replace("[alice, bob]", "[alice, bob, zed]")
     pt.makefile(".scenario.yaml", ring=ring(), odd=odd)
