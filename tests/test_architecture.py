@@ -78,6 +78,7 @@ FORBIDDEN = {
             "events",
             "target",
             "report",
+            "html",
         )
     },
     "xctest.errors": ["xctest."],

@@ -135,6 +135,29 @@ def test_run_exit_status_table_and_report(tmp_path):
     assert records[0]["logs"] == {}
     assert any("404 Not Found" in line for line in records[1]["logs"]["alice"])
     assert records[1]["steps"][1]["where"].endswith("b.scenario.yaml:5:5")
+    page = report.with_suffix(".html")
+    assert f"html:   {page}" in out.stdout
+    html = page.read_text(encoding="utf-8")
+    assert "1 passed, 1 failed" in html and "wrong reason" in html
+
+
+def test_report_merges_reports_into_one_page_and_names_a_bad_line(tmp_path):
+    plans = scenario_dir(tmp_path, a=UNKNOWN)
+    for folder in ("w0", "w1"):
+        assert (
+            run("run", str(plans), "--reports", str(tmp_path / folder), timeout=60).returncode == 0
+        )
+    reports = sorted(str(p) for p in tmp_path.glob("w*/xctest-*.jsonl"))
+    out = run("report", *reports, "-o", str(tmp_path / "all.html"))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == f"html: {tmp_path / 'all.html'}"
+    assert "2 passed" in (tmp_path / "all.html").read_text(encoding="utf-8")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(Path(reports[0]).read_text() + "{oops\n")
+    out = run("report", str(bad))
+    assert out.returncode == 2
+    assert out.stderr.startswith(f"xctest: {bad}:2: not a JSON record (")
+    assert not bad.with_suffix(".html").exists()
 
 
 def test_run_selects_by_name_and_passes(tmp_path):

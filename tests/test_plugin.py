@@ -176,9 +176,10 @@ def test_xdist_workers_each_write_their_own_report(pt):
     result = run(pt, "-n", "2", "--xctest-reports", "reports")
     result.assert_outcomes(passed=4)
     files = {path.name.rsplit("-", 1)[-1]: path for path in (pt.path / "reports").iterdir()}
-    assert sorted(files) == ["gw0.jsonl", "gw1.jsonl"], files
+    assert sorted(files) == ["gw0.html", "gw0.jsonl", "gw1.html", "gw1.jsonl"], files
     assert all(path.name.startswith("xctest-") for path in files.values())
-    records = [record for path in files.values() for record in read_report(path)]
+    reports = [path for path in files.values() if path.suffix == ".jsonl"]
+    records = [record for path in reports for record in read_report(path)]
     assert sorted(r["name"] for r in records) == [f"ring {n}" for n in range(4)]
     assert {r["status"] for r in records} == {"passed"}
 
@@ -210,7 +211,7 @@ def test_a_tls_simulator_target_runs_scenarios_over_https(pt):
     pt.makefile(".yaml", tls="simulator: {tls: true}\n")
     result = run(pt, "--xctest-target", "tls.yaml", "--xctest-reports", "reports")
     result.assert_outcomes(passed=1)
-    (path,) = (pt.path / "reports").iterdir()
+    (path,) = (pt.path / "reports").glob("*.jsonl")
     (record,) = read_report(path)
     assert record["status"] == "passed"
     assert record["target"].startswith("simulator https://127.0.0.1:"), json.dumps(record)
@@ -297,7 +298,7 @@ def test_ctrl_c_during_a_scenario_writes_it_and_stops_the_session(pt):
     )
     assert out.returncode == pytest.ExitCode.INTERRUPTED, out.after + out.stderr
     assert "KeyboardInterrupt" in out.after
-    (report,) = (pt.path / "reports").iterdir()
+    (report,) = (pt.path / "reports").glob("*.jsonl")
     records = read_report(report)
     assert [(r["name"], r["status"], r["message"]) for r in records] == [
         ("quick", "passed", ""),

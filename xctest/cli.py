@@ -1,6 +1,6 @@
 """``xctest`` command line: ``run`` (run scenario files, write a report), ``sim`` (run the
-built-in XiVO simulator), ``validate`` (check scenario files without placing a call) and
-``schema`` (the scenario JSON Schema).
+built-in XiVO simulator), ``validate`` (check scenario files without placing a call),
+``report`` (one HTML page from JSON-lines reports) and ``schema`` (the scenario JSON Schema).
 
 Thin composition root: parses arguments, configures logging, wires the layers.
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 from xctest import __version__
 from xctest.errors import ScenarioError, XctestError
 from xctest.scenario import SCENARIO_SUFFIX, Scenario, json_schema, load_scenarios
-from xctest.scenario.report import ReportWriter, ScenarioResult, summary_table
+from xctest.scenario.report import ReportWriter, ScenarioResult, summary_table, write_html
 from xctest.scenario.runner import new_result, run_scenario
 from xctest.scenario.target import Target, load_target
 from xctest.scenario.xivo import Xivo
@@ -51,6 +51,9 @@ def _parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check scenario files; no call is placed")
     validate.add_argument("paths", nargs="+", help=f"*{SCENARIO_SUFFIX} files or folders")
     sub.add_parser("schema", help="print the JSON Schema of scenario files (for editors)")
+    report = sub.add_parser("report", help="one HTML page from JSON-lines reports")
+    report.add_argument("reports", nargs="+", help="xctest-*.jsonl files (e.g. one per worker)")
+    report.add_argument("-o", "--output", help="the page (default: the first report's .html)")
     return parser
 
 
@@ -123,6 +126,7 @@ async def _run(args: argparse.Namespace) -> int:
         print(summary_table(results))
         if results:
             print(f"report: {writer.path}")
+            print(f"html:   {writer.html_path}")
     return 0 if results and all(r.passed for r in results) else 1
 
 
@@ -178,6 +182,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return INTERRUPTED
         if args.command == "validate":
             return _validate(args.paths)
+        if args.command == "report":
+            first = Path(args.reports[0])
+            page = write_html(args.reports, args.output or first.with_suffix(".html"))
+            print(f"html: {page}")
+            return 0
         if args.command == "schema":
             print(json.dumps(json_schema(), indent=2, sort_keys=True))
             return 0

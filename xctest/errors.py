@@ -77,6 +77,10 @@ class TargetError(ScenarioError):
     """The target file (which XiVO, which accounts) is wrong or does not fit the run."""
 
 
+class ReportError(XctestError):
+    """A report file cannot be read (not JSON lines as xctest writes them)."""
+
+
 # --- protocol errors --------------------------------------------------------------------------
 
 

@@ -1,6 +1,7 @@
 """Results of scenario runs: per-step verdicts with their evidence, JSON lines under
 ``reports/`` (one line per scenario, written as soon as it ends) with WAV files of what
-parties heard when an audio check failed, and the summary table.
+parties heard when an audio check failed, the HTML page made from them when the run ends,
+and the summary table.
 
 Pure data and file writing; no asyncio, no phones.
 """
@@ -17,9 +18,13 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
+from xctest.errors import ReportError
+from xctest.scenario.html import render_html
+
 __all__ = [
     "ReportWriter",
     "read_report",
+    "write_html",
     "ScenarioResult",
     "Status",
     "StepResult",
@@ -110,7 +115,8 @@ def now_iso() -> str:
 
 class ReportWriter:
     """Appends one JSON line per scenario to ``<folder>/xctest-<UTC time>[-<tag>].jsonl``,
-    flushed at once, so results gathered before a crash are kept."""
+    flushed at once, so results gathered before a crash are kept; ``close`` makes the HTML
+    page of them beside it (``html_path``)."""
 
     def __init__(self, folder: str | Path = "reports", tag: str = "") -> None:
         self.folder = Path(folder)
@@ -137,16 +143,48 @@ class ReportWriter:
         self._file.write(json.dumps(result.to_json(), default=str, sort_keys=True) + "\n")
         self._file.flush()
 
+    @property
+    def html_path(self) -> Path:
+        return self.path.with_suffix(".html")
+
     def close(self) -> None:
         if self._file is not None:
             self._file.close()
             self._file = None
+            write_html([self.path], self.html_path)
 
 
 def read_report(path: str | Path) -> list[dict[str, Any]]:
-    """The scenario records of a JSON-lines report."""
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
+    """The scenario records of a JSON-lines report; ``ReportError`` names the file and line
+    of anything else."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ReportError(f"cannot read report {path}: {exc}") from None
+    records = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ReportError(f"{path}:{number}: not a JSON record ({exc.msg})") from None
+        if not isinstance(record, dict) or "name" not in record or "status" not in record:
+            raise ReportError(f"{path}:{number}: not a scenario record (no name and status)")
+        records.append(record)
+    return records
+
+
+def write_html(reports: Sequence[str | Path], out: str | Path) -> Path:
+    """One HTML page of every scenario of ``reports`` (JSON-lines files, e.g. one per
+    pytest-xdist worker), in their order; returns where it was written."""
+    records = [record for path in reports for record in read_report(path)]
+    out = Path(out)
+    try:
+        out.write_text(render_html(records, title=f"xctest report {out.stem}"), encoding="utf-8")
+    except OSError as exc:
+        raise ReportError(f"cannot write {out}: {exc.strerror or exc}") from None
+    return out
 
 
 def summary_table(results: Sequence[ScenarioResult]) -> str:
