@@ -79,6 +79,7 @@ FORBIDDEN = {
             "target",
             "report",
             "html",
+            "junit",
         )
     },
     "xctest.errors": ["xctest."],

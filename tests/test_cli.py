@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import yaml
@@ -121,7 +122,10 @@ def scenario_dir(tmp_path: Path, **files: str) -> Path:
 
 def test_run_exit_status_table_and_report(tmp_path):
     plans = scenario_dir(tmp_path, a=UNKNOWN, b=NOT_FOUND_IS_BUSY)
-    out = run("run", str(plans), "--reports", str(tmp_path / "out"), timeout=60)
+    junit = tmp_path / "ci" / "junit.xml"
+    out = run(
+        "run", str(plans), "--reports", str(tmp_path / "out"), "--junitxml", str(junit), timeout=60
+    )
     assert out.returncode == 1, out.stdout + out.stderr
     assert "1 passed, 1 failed" in out.stdout
     assert "FAILED" in out.stdout and "step 2 at " in out.stdout
@@ -139,6 +143,9 @@ def test_run_exit_status_table_and_report(tmp_path):
     assert f"html:   {page}" in out.stdout
     html = page.read_text(encoding="utf-8")
     assert "1 passed, 1 failed" in html and "wrong reason" in html
+    assert f"junit:  {junit}" in out.stdout
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert suite is not None and (suite.get("tests"), suite.get("failures")) == ("2", "1")
 
 
 def test_report_merges_reports_into_one_page_and_names_a_bad_line(tmp_path):

@@ -20,7 +20,13 @@ from pathlib import Path
 from xctest import __version__
 from xctest.errors import ScenarioError, XctestError
 from xctest.scenario import SCENARIO_SUFFIX, Scenario, json_schema, load_scenarios
-from xctest.scenario.report import ReportWriter, ScenarioResult, summary_table, write_html
+from xctest.scenario.report import (
+    ReportWriter,
+    ScenarioResult,
+    summary_table,
+    write_html,
+    write_junit,
+)
 from xctest.scenario.runner import new_result, run_scenario
 from xctest.scenario.target import Target, load_target
 from xctest.scenario.xivo import Xivo
@@ -48,12 +54,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--reports", default="reports", help="folder of the JSON-lines reports")
     run.add_argument("-k", dest="select", help="only scenarios whose name contains this")
     run.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failure")
+    run.add_argument("--junitxml", metavar="FILE", help="also write JUnit XML (for CI servers)")
     validate = sub.add_parser("validate", help="check scenario files; no call is placed")
     validate.add_argument("paths", nargs="+", help=f"*{SCENARIO_SUFFIX} files or folders")
     sub.add_parser("schema", help="print the JSON Schema of scenario files (for editors)")
     report = sub.add_parser("report", help="one HTML page from JSON-lines reports")
     report.add_argument("reports", nargs="+", help="xctest-*.jsonl files (e.g. one per worker)")
     report.add_argument("-o", "--output", help="the page (default: the first report's .html)")
+    report.add_argument("--junitxml", metavar="FILE", help="also write JUnit XML")
     return parser
 
 
@@ -127,6 +135,8 @@ async def _run(args: argparse.Namespace) -> int:
         if results:
             print(f"report: {writer.path}")
             print(f"html:   {writer.html_path}")
+            if args.junitxml:
+                print(f"junit:  {write_junit([writer.path], args.junitxml)}")
     return 0 if results and all(r.passed for r in results) else 1
 
 
@@ -186,6 +196,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             first = Path(args.reports[0])
             page = write_html(args.reports, args.output or first.with_suffix(".html"))
             print(f"html: {page}")
+            if args.junitxml:
+                print(f"junit: {write_junit(args.reports, args.junitxml)}")
             return 0
         if args.command == "schema":
             print(json.dumps(json_schema(), indent=2, sort_keys=True))

@@ -20,11 +20,13 @@ from typing import IO, Any
 
 from xctest.errors import ReportError
 from xctest.scenario.html import render_html
+from xctest.scenario.junit import render_junit
 
 __all__ = [
     "ReportWriter",
     "read_report",
     "write_html",
+    "write_junit",
     "ScenarioResult",
     "Status",
     "StepResult",
@@ -178,10 +180,21 @@ def read_report(path: str | Path) -> list[dict[str, Any]]:
 def write_html(reports: Sequence[str | Path], out: str | Path) -> Path:
     """One HTML page of every scenario of ``reports`` (JSON-lines files, e.g. one per
     pytest-xdist worker), in their order; returns where it was written."""
-    records = [record for path in reports for record in read_report(path)]
     out = Path(out)
+    records = [record for path in reports for record in read_report(path)]
+    return _write(out, render_html(records, title=f"xctest report {out.stem}"))
+
+
+def write_junit(reports: Sequence[str | Path], out: str | Path) -> Path:
+    """JUnit XML of every scenario of ``reports``, for CI servers; returns where."""
+    records = [record for path in reports for record in read_report(path)]
+    return _write(Path(out), render_junit(records))
+
+
+def _write(out: Path, text: str) -> Path:
     try:
-        out.write_text(render_html(records, title=f"xctest report {out.stem}"), encoding="utf-8")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise ReportError(f"cannot write {out}: {exc.strerror or exc}") from None
     return out
