@@ -26,7 +26,14 @@ def interrupt_at(
 ) -> Interrupted:
     """SIGINT once ``marker`` is in a stdout line (never sent if the command ends first)."""
     proc = subprocess.Popen(
-        command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        command,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # a job started in the background inherits SIGINT ignored, and Python then leaves it
+        # ignored: give the command the default, as a terminal would
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     killer = threading.Timer(timeout, proc.kill)
     killer.start()
