@@ -54,9 +54,11 @@ class Call:
     ``local_held``: this phone holds the call (its re-INVITE was accepted); ``remote_held``:
     the PBX's last re-INVITE offered sendonly/inactive.  ``digits`` lists the DTMF received
     (SIP INFO and in-band); ``taps`` get every chunk of received audio (conference mixing).
-    The last ``keep_audio`` seconds received, and their analysed frames (``heard``), are kept
-    (a rolling buffer, read by loop time with ``audio``), so a check late in a long call
-    measures what it just heard and a soak run does not grow without bound.
+    The last ``keep_audio`` seconds of received samples (read by loop time with ``audio``: MOS,
+    tones, WAV evidence) and the last ``keep_frames`` seconds of analysed frames (``heard``:
+    who is heard) are kept as rolling buffers, so a check late in a long call measures what
+    it just heard and a soak run does not grow without bound (at the defaults, 23 MB of
+    samples and, listening for 4 signatures, 23 MB of frames per call).
     """
 
     def __init__(
@@ -88,7 +90,8 @@ class Call:
         self.on_digit: Callable[[Call, Digit, dict[str, float]], None] | None = None
         self.taps: list[Tap] = []
         self.heard: list[Heard] = []
-        self.keep_audio = 600.0
+        self.keep_audio = 120.0
+        self.keep_frames = 600.0
         self._chunks: deque[tuple[float, NDArray[np.float32]]] = deque()  # (end time, samples)
         self._kept = 0
         self._detector = SignatureDetector(listen_for)
@@ -248,9 +251,9 @@ class Call:
         return {n for n in names if self.presence(n, t0, t1) >= share}
 
     def _forget(self, now: float) -> None:
-        """Drop analysed frames older than ``keep_audio`` (in batches of a minute's worth)."""
-        if self.heard and self.heard[0].t < now - self.keep_audio - 60.0:
-            del self.heard[: bisect.bisect_left(self.heard, now - self.keep_audio, key=_time)]
+        """Drop analysed frames older than ``keep_frames`` (in batches of a minute's worth)."""
+        if self.heard and self.heard[0].t < now - self.keep_frames - 60.0:
+            del self.heard[: bisect.bisect_left(self.heard, now - self.keep_frames, key=_time)]
 
     def _keep(self, now: float, samples: NDArray[np.float32]) -> None:
         self._chunks.append((now, samples))

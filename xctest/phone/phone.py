@@ -8,7 +8,6 @@ import asyncio
 import dataclasses
 import enum
 import logging
-import secrets
 import ssl
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
@@ -34,11 +33,12 @@ from xctest.phone.hold import Holds
 from xctest.phone.ice import IceList
 from xctest.phone.identity import DEFAULT_USER_AGENT, SipIdentity, identity_from_line_config
 from xctest.phone.inbound import REASON_BYE, Inbound
+from xctest.phone.outbound import Outbound
 from xctest.phone.registration import DigestSender, Registration
 from xctest.phone.transfer import Transfers
 from xctest.phone.xuc_link import XucLink
 from xctest.sip.dialog import Dialog, DialogState
-from xctest.sip.message import Request, Response, make_response
+from xctest.sip.message import make_response
 from xctest.tasks import Background
 from xctest.timeline import Timeline
 from xctest.transport import ws as wsmod
@@ -126,6 +126,15 @@ class Phone:
         self.keypad = Keypad(ctx)
         self.device_conference = DeviceConference(self.name, self.holds)
         self.transfers = Transfers(self.name, self.holds, lambda: self.xuc)
+        self._outbound = Outbound(
+            ctx,
+            self._digest,
+            self.keypad,
+            self._new_media,
+            self.listen_for,
+            self._bye,
+            self._terminate,
+        )
         self._inbound = Inbound(
             ctx,
             self.holds,
@@ -337,61 +346,7 @@ class Phone:
 
     async def dial(self, destination: str) -> Call:
         """Place a call (outgoing Establishing now; Ringing/Connected/Terminated follow)."""
-        channel = self._need_channel()
-        call_id = secrets.token_hex(12)
-        peer, mix = self._new_media("out")
-        self._publish(Topic.OUTGOING, XcType.ESTABLISHING)
-        offer = await peer.make_offer()
-        tag = secrets.token_hex(6)
-        draft = self.identity.invite_request(destination, call_id, tag, offer)
-        call = Call(call_id, Topic.OUTGOING, draft, peer, self.listen_for, destination, mix)
-        call.local_tag = tag
-        call.local_sdp = offer
-        call.on_digit = self.keypad.record
-        self.calls[call_id] = call
-        self._spawn(self._outgoing(channel, call, offer))
-        return call
-
-    async def _outgoing(self, channel: SipChannel, call: Call, offer: str) -> None:
-        def build(cseq: int) -> Request:
-            req = self.identity.invite_request(
-                call.remote_number, call.sip_call_id, call.local_tag, offer
-            )
-            req = req.with_headers(req.headers.set("CSeq", f"{cseq} INVITE"))
-            call.invite = req  # the INVITE in flight: a CANCEL must copy its Via branch
-            return req
-
-        def provisional(resp: Response) -> None:
-            if resp.status in (180, 183) and call.state is CallState.ESTABLISHING:
-                call.set_state(CallState.RINGING)
-                callee = resp.to.uri.user or ""
-                self._publish(Topic.OUTGOING, XcType.RINGING, {"callee": callee}, call.sip_call_id)
-
-        try:
-            invite, final = await self._digest.send(channel, self.identity, build, provisional)
-        except XctestError as exc:
-            call.final_status = 0
-            self._terminate(call, str(exc))
-            return
-        if not final.is_success:
-            call.final_status = final.status
-            self._terminate(call, final.reason)
-            return
-        call.dialog = Dialog.from_uac(invite, final)
-        await channel.send_request(call.dialog.create_ack(invite, via=self.identity.via()))
-        if call.state is CallState.TERMINATED:
-            return
-        try:
-            await call.peer.accept_answer(final.text)
-        except XctestError as exc:
-            await self._bye(call, f"media: {exc}")
-            return
-        call.final_status = final.status
-        call.set_state(CallState.CONNECTED)
-        self._publish(
-            call.topic, XcType.CONNECTED, {"callee": final.to.uri.user or ""}, call.sip_call_id
-        )
-        self._publish(Topic.INCOMING, XcType.REMOTE_MEDIA_ADDED)
+        return await self._outbound.dial(destination)
 
     async def answer(self, sip_call_id: str | None = None) -> Call:
         """Answer the ringing call (or the one with ``sip_call_id``), after holding the

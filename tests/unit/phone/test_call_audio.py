@@ -106,7 +106,7 @@ def test_analysed_frames_older_than_the_kept_audio_are_forgotten():
     from xctest.phone.call import Heard
 
     call, _ = connected_call()
-    call.keep_audio = 10.0
+    call.keep_frames = 10.0
     analysis = FrameAnalysis(t=0.0, rms_dbfs=-20.0, levels={}, present=frozenset())
     call.heard = [Heard(t, analysis) for t in np.arange(0.0, 100.0, 0.02)]
     call._forget(now=65.0)  # the oldest frame is only 55 s past the kept window: not yet
