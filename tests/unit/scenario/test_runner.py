@@ -7,6 +7,7 @@ reported."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from types import SimpleNamespace
 from typing import Any
 
@@ -59,6 +60,18 @@ def runner(steps: str, timeline: Timeline) -> tuple[_Run, list[StepResult]]:
     run._new_window({"alice": 0}, 0.0)  # the window opens before the hand-made entries
     results = [StepResult(i, "", "") for i in range(1, len(scenario.steps) + 1)]
     return run, results
+
+
+async def all_pass_beside(
+    run: _Run, results: list[StepResult], meanwhile: Callable[[], Awaitable[None]]
+) -> None:
+    """Run the steps while ``meanwhile`` adds entries to the timelines; every step passes."""
+    helper = asyncio.ensure_future(asyncio.wait_for(meanwhile(), 10.0))
+    await run.steps(results)
+    await helper
+    assert [r.status for r in results] == [Status.PASSED] * len(results), [
+        r.message for r in results
+    ]
 
 
 def invite(timeline: Timeline, call_id: str) -> None:
@@ -116,13 +129,8 @@ async def test_the_next_window_starts_where_the_events_were_judged():
         timeline.add("sip", "BYE", direction="<<<", call_id="c0")
         timeline.add("xc", "outgoing/Connected", sipCallId="c1")
 
-    helper = asyncio.ensure_future(asyncio.wait_for(meanwhile(), 10.0))
-    await run.steps(results)
-    await helper
-    # the BYE (after the judging) is in the second window, the 180 (before it) is not
-    assert [r.status for r in results] == [Status.PASSED, Status.PASSED], [
-        r.message for r in results
-    ]
+    await all_pass_beside(run, results, meanwhile)
+    # (the BYE, after the judging, is in the second window; the 180, before it, is not)
     assert results[0].evidence["timings alice"]["setup_time_s"] > 0
 
 
@@ -142,12 +150,7 @@ async def test_without_events_the_next_window_starts_where_the_expect_began():
         timeline.add("sip", "BYE", direction="<<<", call_id="c0")
         timeline.add("xc", "outgoing/Connected", sipCallId="c1")
 
-    helper = asyncio.ensure_future(asyncio.wait_for(meanwhile(), 10.0))
-    await run.steps(results)
-    await helper
-    assert [r.status for r in results] == [Status.PASSED, Status.PASSED], [
-        r.message for r in results
-    ]
+    await all_pass_beside(run, results, meanwhile)
 
 
 async def test_every_part_of_an_expect_is_reported_even_when_one_cannot_be_measured():
