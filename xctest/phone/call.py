@@ -48,6 +48,12 @@ def _time(heard: Heard) -> float:
     return heard.t
 
 
+def _share(window: list[Heard], name: str) -> float:
+    if not window:
+        return 0.0
+    return sum(name in h.analysis.present for h in window) / len(window)
+
+
 class Call:
     """Handle on one SIP session.  ``sip_call_id`` is the key shared with CTI PhoneEvents.
 
@@ -237,18 +243,23 @@ class Call:
         await self.wait_audio_until(t1, timeout if timeout is not None else seconds + 5.0)
         return t0, t1
 
+    def frames(self, t0: float = 0.0, t1: float = math.inf) -> list[Heard]:
+        """The analysed frames of loop times [t0, t1).  Frames are stamped back from their
+        chunk's arrival, so they are in order to within a chunk: a bisection with a second
+        of margin finds the stretch, an exact filter cuts it."""
+        lo = bisect.bisect_left(self.heard, t0 - 1.0, key=_time)
+        hi = bisect.bisect_right(self.heard, t1 + 1.0, key=_time)
+        return [h for h in self.heard[lo:hi] if t0 <= h.t < t1]
+
     def presence(self, name: str, t0: float = 0.0, t1: float = math.inf) -> float:
         """Fraction of analysed frames in [t0, t1) where signature ``name`` was present."""
-        window = [h for h in self.heard if t0 <= h.t < t1]
-        if not window:
-            return 0.0
-        return sum(name in h.analysis.present for h in window) / len(window)
+        return _share(self.frames(t0, t1), name)
 
     def heard_names(self, t0: float = 0.0, t1: float = math.inf, share: float = 0.8) -> set[str]:
         """Signatures present in at least ``share`` of the frames of the window."""
-        window = [h for h in self.heard if t0 <= h.t < t1]
+        window = self.frames(t0, t1)
         names = {n for h in window for n in h.analysis.present}
-        return {n for n in names if self.presence(n, t0, t1) >= share}
+        return {n for n in names if _share(window, n) >= share}
 
     def _forget(self, now: float) -> None:
         """Drop analysed frames older than ``keep_frames`` (in batches of a minute's worth)."""

@@ -87,7 +87,7 @@ def _sound_share(
 ) -> float:
     """Share of frames louder than ``quiet_dbfs`` in which none of ``besides`` is present
     (with ``besides`` the parties' signatures: a real XiVO's music on hold)."""
-    window = [h for h in call.heard if t0 <= h.t < t1]
+    window = call.frames(t0, t1)
     if not window:
         return 0.0
     loud = [

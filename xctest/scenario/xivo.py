@@ -242,17 +242,15 @@ class Xivo:
     async def release(self, parties: Sequence[Party]) -> None:
         """Stop these parties' phones and close their CTI sessions (every one of them, even
         when closing one fails: that is logged)."""
-        outcomes = await asyncio.gather(*(self._close(p) for p in parties), return_exceptions=True)
+        outcomes = await asyncio.gather(
+            *(_shut(p.phone, p.cti) for p in parties), return_exceptions=True
+        )
         self._parties = [p for p in self._parties if p not in parties]
         for party, outcome in zip(parties, outcomes, strict=True):
             if isinstance(outcome, asyncio.CancelledError):
                 raise outcome
             if isinstance(outcome, BaseException):
                 log.warning("closing %s failed: %r", party.name, outcome)
-
-    @staticmethod
-    async def _close(party: Party) -> None:
-        await _shut(party.phone, party.cti)
 
     async def aclose(self) -> None:
         """Close every phone made here, then stop the simulator."""
