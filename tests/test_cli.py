@@ -213,3 +213,42 @@ def test_a_party_the_target_cannot_log_in_stops_the_run_before_any_call(tmp_path
     assert out.returncode == 2, out.stdout + out.stderr
     assert "xctest: no lab user 'zed' for party 'zed' (lab users: alice, bob" in out.stderr
     assert "scenario(s) against" not in out.stdout
+
+
+def test_sim_serves_a_given_certificate_and_stops_on_sigterm(tmp_path):
+    import signal
+
+    from xctest.transport.tls import self_signed
+
+    cert = self_signed(("127.0.0.1",))
+    (tmp_path / "c.pem").write_bytes(cert.cert_pem)
+    (tmp_path / "k.pem").write_bytes(cert.key_pem)
+    files = ["--tls-cert", str(tmp_path / "c.pem"), "--tls-key", str(tmp_path / "k.pem")]
+    command = [
+        sys.executable, "-m", "xctest", "sim", "--sip-port", "0", "--http-port", "0", "--tls",
+        "--tls-port", "0", *files,
+    ]  # fmt: skip
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        seen = []
+        for line in proc.stdout:
+            seen.append(line)
+            if line.startswith("Ctrl-C to stop."):
+                break
+        assert f"certificate SHA-256: {cert.fingerprint}\n" in "".join(seen), seen
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0, proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.stdout.close()
+        proc.stderr.close()
+        proc.wait(5)
+
+
+def test_sim_refuses_a_certificate_without_its_key(tmp_path):
+    (tmp_path / "c.pem").write_text("not a certificate")
+    out = run("sim", "--tls", "--tls-cert", str(tmp_path / "c.pem"))
+    assert out.returncode == 2 and "--tls-cert and --tls-key go together" in out.stderr
+    out = run("sim", "--tls", "--tls-cert", str(tmp_path / "c.pem"), "--tls-key", "nowhere.pem")
+    assert out.returncode == 2 and "cannot use" in out.stderr, out.stderr

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import signal
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -31,6 +32,7 @@ from xctest.scenario.runner import new_result, run_scenario
 from xctest.scenario.target import Target, load_target
 from xctest.scenario.xivo import Xivo
 from xctest.sim import SimConfig, Simulator, default_lab, load_lab
+from xctest.transport.tls import load_certificate
 
 INTERRUPTED = 130  # the shell's status for a run stopped by Ctrl-C (128 + SIGINT)
 
@@ -42,11 +44,25 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     sim = sub.add_parser("sim", help="run the built-in XiVO simulator until Ctrl-C")
     sim.add_argument("--lab", help="lab YAML file (default: the built-in lab)")
-    sim.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    sim.add_argument("--host", default="127.0.0.1", help="XUC's address (HTTP, and TLS)")
     sim.add_argument("--sip-port", type=int, default=5039, help="SIP over WebSocket port")
+    sim.add_argument(
+        "--sip-host", help="the Asterisk-like SIP websocket's address (default: --host)"
+    )
+    sim.add_argument(
+        "--xivo-ip", help="what LineConfig.xivoIp says (default: the SIP websocket's address)"
+    )
+    sim.add_argument(
+        "--media-address",
+        action="append",
+        metavar="ADDR",
+        help="an address the PBX's media gathers on (repeatable; default: --host)",
+    )
     sim.add_argument("--http-port", type=int, default=8090, help="XUC HTTP port")
-    sim.add_argument("--tls", action="store_true", help="also serve wss:// (self-signed cert)")
+    sim.add_argument("--tls", action="store_true", help="also serve https:// and wss://")
     sim.add_argument("--tls-port", type=int, default=8443, help="TLS port (with --tls)")
+    sim.add_argument("--tls-cert", metavar="PEM", help="certificate to serve (default: made now)")
+    sim.add_argument("--tls-key", metavar="PEM", help="the key of --tls-cert")
     sim.add_argument("--print-lab", action="store_true", help="print the effective lab as YAML")
     run = sub.add_parser("run", help="run scenario files and write a report")
     run.add_argument("paths", nargs="+", help=f"*{SCENARIO_SUFFIX} files or folders")
@@ -156,24 +172,40 @@ async def _run_sim(args: argparse.Namespace) -> int:
     if args.print_lab:
         sys.stdout.write(lab.to_yaml())
         return 0
-    media = (args.host,) if args.host not in ("0.0.0.0", "::") else None
+    media = tuple(args.media_address or ())
+    if not media:
+        media = (args.host,) if args.host not in ("0.0.0.0", "::") else ()
+    if bool(args.tls_cert) != bool(args.tls_key):
+        print("xctest sim: --tls-cert and --tls-key go together", file=sys.stderr)
+        return 2
+    try:
+        certificate = load_certificate(args.tls_cert, args.tls_key) if args.tls_cert else None
+    except (OSError, ValueError) as exc:
+        print(f"xctest sim: cannot use {args.tls_cert}/{args.tls_key}: {exc}", file=sys.stderr)
+        return 2
     config = SimConfig(
         host=args.host,
         sip_port=args.sip_port,
         http_port=args.http_port,
-        media_addresses=media,
+        media_addresses=media or None,
         tls_port=args.tls_port if args.tls else None,
+        sip_host=args.sip_host,
+        xivo_ip=args.xivo_ip,
+        certificate=certificate,
     )
     sim = Simulator(lab, config)
     try:
         await sim.start()
     except OSError as exc:
+        await sim.aclose()
         print(f"xctest sim: cannot listen: {exc}", file=sys.stderr)
         return 2
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     print(sim.describe(), flush=True)
     print("Ctrl-C to stop.", flush=True)
     try:
-        await asyncio.Event().wait()
+        await stop.wait()
     finally:
         await sim.aclose()
     return 0

@@ -110,7 +110,18 @@ class SipParseError(RemoteProtocolError):
 
 
 class CtiProtocolError(RemoteProtocolError):
-    """A CTI JSON frame could not be decoded or does not have the documented shape."""
+    """A CTI JSON frame could not be decoded or does not have the documented shape;
+    ``problem`` says what is wrong without quoting the frame (which may hold a secret)."""
+
+    def __init__(
+        self,
+        message: str,
+        response_hint: int = 400,
+        frame: str | bytes | None = None,
+        problem: str | None = None,
+    ):
+        self.problem = problem or message
+        super().__init__(message, response_hint, frame)
 
 
 # --- transport --------------------------------------------------------------------------------
@@ -154,6 +165,11 @@ class RegistrationFailed(AuthenticationError):
     def __init__(self, message: str, status: int = 0, user: str = ""):
         self.status = status
         super().__init__(message, code=str(status), user=user)
+
+
+class LineConfigError(XctestError):
+    """XUC's LineConfig describes a line a WebRTC phone cannot use (no line, not WebRTC, a
+    desk phone attached): a setting of the XiVO, named in the message."""
 
 
 class CallFailed(XctestError):

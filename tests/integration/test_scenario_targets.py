@@ -12,7 +12,7 @@ import yaml
 from xctest.scenario import load_scenario_text
 from xctest.scenario.report import Status
 from xctest.scenario.runner import run_scenario
-from xctest.scenario.target import load_target
+from xctest.scenario.target import SipWebsocket, load_target
 from xctest.scenario.xivo import Xivo
 
 pytestmark = pytest.mark.integration
@@ -44,8 +44,8 @@ def xuc_target(tmp_path: Path, sim, **passwords: str) -> Path:
     }
     body = {
         "xuc": sim.https_url,
-        "sip_port": sim.tls_port,
         "tls": {"ca_file": "ca.pem"},
+        "media": {"addresses": ["127.0.0.1"]},  # a test stays on loopback
         "moh": "signature",
         "users": users,
     }
@@ -81,7 +81,8 @@ def test_the_example_target_file_is_valid(monkeypatch):
     for name in ("ALICE", "BOB", "CAROL", "DAVE"):
         monkeypatch.setenv(f"XCTEST_{name}_PASSWORD", f"{name.lower()}-secret")
     target = load_target(ROOT / "targets" / "xivo-docker.target.yaml")
-    assert target.xuc == "https://xivo.lab.example" and target.websocket_port == 443
+    assert target.xuc == "https://xivo.lab.example:8443" and target.websocket_port == 8443
+    assert target.sip_websocket() == SipWebsocket(True, 8443, host="xivo.lab.example")
     assert target.moh_mode == "any-audio"
     assert target.account("alice").password == "alice-secret"
     assert target.account("dave", worker=1).login == "qa.dave2"

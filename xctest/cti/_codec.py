@@ -1,7 +1,13 @@
 """The field codec shared by CTI commands and messages: one dataclass field = one JSON key.
 
 Field types come from the annotations, JSON keys are the camelCase of the names unless
-``json_key`` says otherwise.  Internal to ``xctest.cti``; sans-IO (stdlib, ``xctest.errors``).
+``json_key`` says otherwise.  Decoding is strict unless the caller passes a ``notes`` list
+(the phone does, the simulator does not): then a value of another JSON type that converts
+without loss (a number where text is expected, ``"3600"`` for an integer, ``"true"`` for a
+boolean) is taken converted and the conversion written into ``notes``, so a real XUC's frame
+is kept and the caller can warn.  Fields named in ``STRICT`` never convert (xc_webrtc itself
+refuses them).  Anything else is a ``CtiProtocolError``.
+Internal to ``xctest.cti``; sans-IO (stdlib, ``xctest.errors``).
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ def frame_error(
 ) -> CtiProtocolError:
     """``problem``, then the frame quoted (truncated); the whole frame rides on the error."""
     quoted = text if len(text) <= QUOTE_LIMIT else text[:QUOTE_LIMIT] + "..."
-    return kind(f"{problem}: {quoted!r}", frame=text)
+    return kind(f"{problem}: {quoted!r}", frame=text, problem=problem)
 
 
 def shape_error(what: str, name: str, expected: str, value: Any) -> CtiProtocolError:
@@ -75,6 +81,44 @@ def dumps(obj: Any) -> str:
     return json.dumps(plain(obj), separators=(",", ":"), ensure_ascii=False)
 
 
+Notes = list[str] | None
+"""Where a decoder writes what it converted (None: nowhere)."""
+
+_REFUSED = object()  # what a coercion returns when the value does not convert
+
+
+def _text_of(value: Any) -> Any:
+    """A JSON number or boolean as the text a JavaScript client would print."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return json.dumps(value)
+    return _REFUSED
+
+
+def _int_of(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return _REFUSED
+
+
+def _bool_of(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    if isinstance(value, int) and not isinstance(value, bool) and value in (0, 1):
+        return bool(value)
+    return _REFUSED
+
+
+def note(notes: Notes, what: str, name: str, value: Any, taken: Any) -> None:
+    """Record that ``value`` of field ``name`` was taken as ``taken``."""
+    if notes is not None:
+        shown = json.dumps(value, ensure_ascii=False)
+        notes.append(f'{what} field "{name}": {json_type(value)} {shown} taken as {taken!r}')
+
+
 def json_key(key: str, default: Any = MISSING) -> Any:
     """A dataclass field whose JSON key is not the camelCase of its name."""
     return dataclasses.field(default=default, metadata={"json": key})
@@ -83,7 +127,7 @@ def json_key(key: str, default: Any = MISSING) -> Any:
 # --- kinds: how a field type is checked, loaded and frozen ------------------------------------
 
 
-def _same(value: Any, what: str, name: str) -> Any:
+def _same(value: Any, what: str, name: str, notes: Notes) -> Any:
     return value
 
 
@@ -95,8 +139,9 @@ def _anything(value: Any) -> bool:
 class _Kind:
     expected: str  # for "must be <expected>"
     check: Callable[[Any], bool]
-    load: Callable[[Any, str, str], Any] = _same
+    load: Callable[[Any, str, str, Notes], Any] = _same
     freeze: Callable[[Any], Any] = lambda value: value
+    coerce: Callable[[Any], Any] | None = None  # a lossless conversion, or _REFUSED
 
 
 def _is_str(value: Any) -> bool:
@@ -107,11 +152,41 @@ def _is_object(value: Any) -> bool:
     return isinstance(value, dict)
 
 
-def _load_str_map(value: dict[str, Any], what: str, name: str) -> dict[str, str]:
+def _load_str_map(value: dict[str, Any], what: str, name: str, notes: Notes) -> dict[str, str]:
+    """Text values; when tolerant, numbers and booleans converted and ``null`` dropped."""
+    out: dict[str, str] = {}
     for key, item in value.items():
-        if not isinstance(item, str):
+        if isinstance(item, str):
+            out[key] = item
+        elif notes is None:
             raise shape_error(what, f"{name}.{key}", "a string", item)
-    return value
+        elif item is None:
+            note(notes, what, f"{name}.{key}", item, "absent")
+        elif (text := _text_of(item)) is not _REFUSED:
+            note(notes, what, f"{name}.{key}", item, text)
+            out[key] = text
+        else:
+            raise shape_error(what, f"{name}.{key}", "a string", item)
+    return out
+
+
+def _load_strings(value: Any, what: str, name: str, notes: Notes) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    out = []
+    for i, item in enumerate(value):
+        if not isinstance(item, str):
+            text = _text_of(item)
+            if notes is None or text is _REFUSED:
+                raise shape_error(what, f"{name}[{i}]", "a string", item)
+            note(notes, what, f"{name}[{i}]", item, text)
+            item = text
+        out.append(item)
+    return tuple(out)
+
+
+def _is_strings(value: Any) -> bool:
+    return _is_str(value) or isinstance(value, list)  # items are checked as they load
 
 
 def _frozen_map(value: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -119,18 +194,15 @@ def _frozen_map(value: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 _SIMPLE: dict[Any, _Kind] = {
-    str: _Kind("a string", _is_str),
-    int: _Kind("an integer", lambda v: isinstance(v, int) and not isinstance(v, bool)),
-    bool: _Kind("a boolean", lambda v: isinstance(v, bool)),
+    str: _Kind("a string", _is_str, coerce=_text_of),
+    int: _Kind(
+        "an integer", lambda v: isinstance(v, int) and not isinstance(v, bool), coerce=_int_of
+    ),
+    bool: _Kind("a boolean", lambda v: isinstance(v, bool), coerce=_bool_of),
     Any: _Kind("any JSON value", _anything),
     Mapping[str, str]: _Kind("an object", _is_object, _load_str_map, _frozen_map),
     Mapping[str, Any]: _Kind("an object", _is_object, freeze=_frozen_map),
-    tuple[str, ...]: _Kind(
-        "a string or an array of strings",
-        lambda v: _is_str(v) or (isinstance(v, list) and all(map(_is_str, v))),
-        lambda v, what, name: (v,) if isinstance(v, str) else tuple(v),
-        tuple,
-    ),
+    tuple[str, ...]: _Kind("a string or an array of strings", _is_strings, _load_strings, tuple),
 }
 
 
@@ -145,16 +217,18 @@ def _kind_of(tp: Any) -> _Kind:
         return _Kind(
             "an array",
             lambda v: isinstance(v, list),
-            lambda v, w, n: tuple(item._load(e, w, f"{n}[{i}]") for i, e in enumerate(v)),
+            lambda v, w, n, notes: tuple(
+                item._load(e, w, f"{n}[{i}]", notes) for i, e in enumerate(v)
+            ),
             tuple,
         )
     if typing.get_origin(tp) is types.UnionType and args[1:] == (str,):
         values: type[enum.StrEnum] = args[0]  # StrEnum | str: unknown values stay strings
 
-        def load(value: str, what: str, name: str) -> Any:
+        def load(value: str, what: str, name: str, notes: Notes) -> Any:
             return values(value) if value in values._value2member_map_ else value
 
-        return _Kind("a string", _is_str, load)
+        return _Kind("a string", _is_str, load, coerce=_text_of)
     raise TypeError(f"no JSON kind for field type {tp!r}")
 
 
@@ -165,6 +239,7 @@ class _Spec:
     kind: _Kind
     optional: bool  # typed "| None": absent or null on the wire means None
     required: bool  # no default and not optional
+    strict: bool  # never converted from another JSON type
 
 
 _SPECS: dict[type, tuple[_Spec, ...]] = {}
@@ -186,9 +261,18 @@ def _specs(cls: type[Record]) -> tuple[_Spec, ...]:
                 tp = functools.reduce(operator.or_, [a for a in args if a is not types.NoneType])
             no_default = f.default is MISSING and f.default_factory is MISSING
             key = f.metadata.get("json", _camel(f.name))
-            specs.append(_Spec(f.name, key, _kind_of(tp), optional, no_default and not optional))
+            required = no_default and not optional
+            is_strict = f.name in cls.STRICT
+            specs.append(_Spec(f.name, key, _kind_of(tp), optional, required, is_strict))
         _SPECS[cls] = tuple(specs)
     return _SPECS[cls]
+
+
+def _coerced(spec: _Spec, value: Any, notes: Notes) -> Any:
+    """``value`` converted for a tolerant decoder, or ``_REFUSED``."""
+    if notes is None or spec.strict or spec.kind.coerce is None:
+        return _REFUSED
+    return spec.kind.coerce(value)
 
 
 class Record:
@@ -196,6 +280,7 @@ class Record:
 
     __dataclass_fields__: ClassVar[dict[str, Any]]
     KEEP_NULL: ClassVar[bool] = False  # encode None as null instead of omitting the key
+    STRICT: ClassVar[frozenset[str]] = frozenset()  # fields never converted from another type
 
     def __post_init__(self) -> None:
         # read-only copies of mappings; lists given for tuple fields become tuples
@@ -212,8 +297,9 @@ class Record:
         }
 
     @classmethod
-    def _load(cls, obj: Any, what: str, path: str) -> Self:
-        """Build from a decoded object; ``what`` names the frame, ``path`` this object in it."""
+    def _load(cls, obj: Any, what: str, path: str, notes: Notes = None) -> Self:
+        """Build from a decoded object; ``what`` names the frame, ``path`` this object in it;
+        conversions are written into ``notes``."""
         if not isinstance(obj, dict):
             if path:
                 raise shape_error(what, path, "an object", obj)
@@ -230,7 +316,10 @@ class Record:
                 if spec.optional:
                     kwargs[spec.name] = None
             elif spec.kind.check(value):
-                kwargs[spec.name] = spec.kind.load(value, what, name)
+                kwargs[spec.name] = spec.kind.load(value, what, name, notes)
+            elif (taken := _coerced(spec, value, notes)) is not _REFUSED:
+                note(notes, what, name, value, taken)
+                kwargs[spec.name] = spec.kind.load(taken, what, name, notes)
             else:
                 raise shape_error(what, name, spec.kind.expected, value)
         return cls(**kwargs)

@@ -74,6 +74,9 @@ class CtiClient:
         self.token: AuthToken | None = None
         self.login_name = ""
         self.received: list[Message] = []
+        # what XUC sent that was taken converted (first note per field), and frames refused
+        self.conversions: dict[str, str] = {}
+        self.refused: list[str] = []
         self.closed = asyncio.Event()
         self._heartbeat = Heartbeat(interval=heartbeat_interval)
         self._handlers: dict[str, list[Handler]] = {}
@@ -110,8 +113,11 @@ class CtiClient:
     def _token_from(self, resp: JsonResponse, login: str, what: str) -> AuthToken:
         where = f"XUC {self.base_url}"
         if resp.status == 200 and isinstance(resp.body, dict):
+            notes: list[str] = []
             try:
-                return AuthToken.from_json(resp.body)
+                token = AuthToken.from_answer(resp.body, login, notes)
+                self._converted(notes)
+                return token
             except ValueError as exc:
                 raise CtiProtocolError(
                     f"{where}: {what} answer for {login!r} is not a token: {exc}",
@@ -171,8 +177,10 @@ class CtiClient:
         *,
         timeout: float = 5.0,
         since: int = 0,
+        what: str | None = None,
     ) -> M:
-        """The first received message (index >= ``since``) of that type matching ``pred``."""
+        """The first received message (index >= ``since``) of that type matching ``pred``;
+        ``StepTimeout`` naming ``what`` (default: the type) otherwise."""
 
         def test(msg: Message) -> bool:
             return isinstance(msg, kind) and pred(msg)
@@ -185,7 +193,9 @@ class CtiClient:
                 found = await asyncio.wait_for(fut, timeout)
             except TimeoutError:
                 seen = [type(m).__name__ for m in self.received[since:]]
-                raise StepTimeout(f"{self.name}: CTI {kind.__name__}", seen, timeout) from None
+                waited = what or f"CTI {kind.__name__}"
+                seen += [f"refused {p}" for p in self.refused if f'"{kind.MSG_TYPE}"' in p]
+                raise StepTimeout(f"{self.name}: {waited}", seen, timeout) from None
         assert isinstance(found, kind)
         return found
 
@@ -194,11 +204,14 @@ class CtiClient:
             while True:
                 text = await ws.recv()
                 self._heartbeat.on_frame()
+                notes: list[str] = []
                 try:
-                    msg = decode_message(text)
+                    msg = decode_message(text, notes)
                 except CtiProtocolError as exc:
-                    log.warning("%s: %s", self.name, exc)
+                    log.warning("%s: frame refused: %s", self.name, exc.problem)
+                    self.refused.append(exc.problem)
                     continue
+                self._converted(notes)
                 self._deliver(msg)
         except ConnectionClosed as exc:
             log.info("%s: CTI websocket closed: %s", self.name, exc)
@@ -228,6 +241,14 @@ class CtiClient:
             else:
                 waiting.append((test, fut))
         self._waiters = waiting
+
+    def _converted(self, notes: list[str]) -> None:
+        """Warn once per field that XUC sent a value of another type, taken converted."""
+        for text in notes:
+            field = text.partition(": ")[0]
+            if field not in self.conversions:
+                self.conversions[field] = text
+                log.warning("%s: %s (the frame is kept)", self.name, text)
 
     def _local(self, msg: Message) -> None:
         """A pseudo message the client library generates itself (LinkStatusUpdate)."""

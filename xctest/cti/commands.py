@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, ClassVar
 
-from xctest.cti._codec import Record, dumps, frame_error, parse_object, shape_error
+from xctest.cti._codec import Notes, Record, dumps, frame_error, parse_object, shape_error
 from xctest.errors import CtiProtocolError
 
 _FRAME_KEYS = ("claz", "command")
@@ -181,8 +181,9 @@ def encode_command(cmd: Command) -> str:
     return dumps(cmd._frame())
 
 
-def decode_command(text: str) -> Command:
-    """Parse one client frame; ``CtiProtocolError`` names the problem and quotes the frame."""
+def decode_command(text: str, notes: Notes = None) -> Command:
+    """Parse one client frame; ``CtiProtocolError`` names the problem and quotes the frame.
+    A mistyped field that converts without loss is taken converted and said in ``notes``."""
     obj = parse_object(text)
     if "claz" not in obj:
         raise frame_error('CTI frame has no "claz"', text)
@@ -204,7 +205,7 @@ def decode_command(text: str) -> Command:
         return UnknownCommand(command, fields)
     what = f'CTI command "{command}"'
     try:
-        cmd = cls._load(obj, what, "")
+        cmd = cls._load(obj, what, "", notes)
     except CtiProtocolError as exc:
         raise frame_error(str(exc), text) from None
     trouble = cmd._problem()

@@ -13,7 +13,16 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, ClassVar, Self
 
-from xctest.cti._codec import Record, dumps, frame_error, json_key, parse_object, plain, shape_error
+from xctest.cti._codec import (
+    Notes,
+    Record,
+    dumps,
+    frame_error,
+    json_key,
+    parse_object,
+    plain,
+    shape_error,
+)
 from xctest.cti.commands import (
     COMMAND_CLASSES,
     Answer,
@@ -102,12 +111,13 @@ class Message(Record):
         return self._dump()
 
     @classmethod
-    def from_payload(cls, payload: Any) -> Self:
-        """Build from a decoded ``ctiMessage``; ``CtiProtocolError`` names the bad field."""
+    def from_payload(cls, payload: Any, notes: Notes = None) -> Self:
+        """Build from a decoded ``ctiMessage``; ``CtiProtocolError`` names the bad field;
+        lossless conversions of mistyped fields are written into ``notes``."""
         what = f'CTI message "{cls.MSG_TYPE}"'
         if not isinstance(payload, dict):
             raise shape_error(what, "ctiMessage", "an object", payload)
-        return cls._load(payload, what, "")
+        return cls._load(payload, what, "", notes)
 
     def wire_type(self) -> str:
         """The ``msgType`` this message travels under."""
@@ -122,7 +132,7 @@ class LoggedOn(Message):
     payload: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     @classmethod
-    def from_payload(cls, payload: Any) -> Self:
+    def from_payload(cls, payload: Any, notes: Notes = None) -> Self:
         if payload is None:  # no ctiMessage at all: accepted, as the content is unknown
             return cls()
         if not isinstance(payload, dict):
@@ -161,9 +171,10 @@ class LineConfig(Message):
     """The user's line (§3.6); ``id`` ``-`` means no line."""
 
     MSG_TYPE = "LineConfig"
+    STRICT = frozenset({"password"})
     id: str
     name: str
-    password: str  # xc_webrtc throws unless this is a string
+    password: str  # xc_webrtc throws unless this is a string: never converted (STRICT)
     xivo_ip: str
     sip_proxy_name: str | None = "default"
     sip_port: str | None = None
@@ -198,11 +209,11 @@ class IceServer(Record):
         return cls._load(obj, "ICE server", "")
 
     @classmethod
-    def _load(cls, obj: Any, what: str, path: str) -> Self:
+    def _load(cls, obj: Any, what: str, path: str, notes: Notes = None) -> Self:
         # unconfirmed (PROTOCOL.md Q14): "urls" as array or string, or the legacy "url" string
         if isinstance(obj, dict) and "urls" not in obj and obj.get("url") is not None:
             obj = {**obj, "urls": obj["url"]}
-        return super()._load(obj, what, path)
+        return super()._load(obj, what, path, notes)
 
     def to_json(self) -> dict[str, Any]:
         return self._dump()
@@ -325,7 +336,7 @@ class UnknownMessage(Message):
         return plain(self.payload)
 
     @classmethod
-    def from_payload(cls, payload: Any) -> Self:
+    def from_payload(cls, payload: Any, notes: Notes = None) -> Self:
         raise TypeError("UnknownMessage has no fixed msgType: construct it directly")
 
     def wire_type(self) -> str:
@@ -348,8 +359,9 @@ def encode_message(msg: Message) -> str:
     return dumps({"msgType": msg.wire_type(), "ctiMessage": msg.to_payload()})
 
 
-def decode_message(text: str) -> Message:
-    """Parse one server frame; ``CtiProtocolError`` names the problem and quotes the frame."""
+def decode_message(text: str, notes: Notes = None) -> Message:
+    """Parse one server frame; ``CtiProtocolError`` names the problem and quotes the frame.
+    A mistyped field that converts without loss is taken converted and said in ``notes``."""
     obj = parse_object(text)
     if "msgType" not in obj:
         raise frame_error('CTI message has no "msgType"', text)
@@ -362,6 +374,6 @@ def decode_message(text: str) -> Message:
     if "ctiMessage" not in obj and cls is not LoggedOn:
         raise frame_error(f'CTI message "{msg_type}" is missing field "ctiMessage"', text)
     try:
-        return cls.from_payload(obj.get("ctiMessage"))
+        return cls.from_payload(obj.get("ctiMessage"), notes)
     except CtiProtocolError as exc:
         raise frame_error(str(exc), text) from None

@@ -79,14 +79,16 @@ class LoginRequest:
 
 @dataclass(frozen=True)
 class AuthToken:
-    """Successful login or check answer; ``ttl`` in seconds, unconfirmed (PROTOCOL.md Q9)."""
+    """Successful login or check answer; ``ttl`` in seconds, unconfirmed (PROTOCOL.md Q9);
+    None when the answer gave none."""
 
     login: str
     token: str
-    ttl: int
+    ttl: int | None
 
     def to_json(self) -> dict[str, Any]:
-        return {"login": self.login, "token": self.token, "TTL": self.ttl}
+        body = {"login": self.login, "token": self.token, "TTL": self.ttl}
+        return {key: value for key, value in body.items() if value is not None}
 
     @classmethod
     def from_json(cls, obj: Any) -> Self:
@@ -96,6 +98,28 @@ class AuthToken:
             _field(obj, what, "token", str),
             _field(obj, what, "TTL", int),
         )
+
+    @classmethod
+    def from_answer(cls, obj: Any, login: str, notes: list[str]) -> Self:
+        """A real XUC's answer, read tolerantly: only ``token`` is required; a missing
+        ``login`` is the one asked for, a ``TTL`` given as text or as a whole float is taken
+        as an integer and a missing or unreadable one as unknown (each said in ``notes``)."""
+        what = "token answer"
+        token = _field(obj, what, "token", str)
+        given = obj.get("login")
+        if not isinstance(given, str):
+            notes.append(f'{what} field "login": {_json_type(given)} taken as {login!r}')
+            given = login
+        ttl = obj.get("TTL")
+        if isinstance(ttl, bool) or not isinstance(ttl, int):
+            taken: int | None = None
+            if isinstance(ttl, str) and ttl.strip().isdigit():
+                taken = int(ttl)
+            elif isinstance(ttl, float) and ttl.is_integer():
+                taken = int(ttl)
+            notes.append(f'{what} field "TTL": {_json_type(ttl)} {ttl!r} taken as {taken!r}')
+            ttl = taken
+        return cls(given, token, ttl)
 
 
 class AuthErrorCode(enum.StrEnum):

@@ -23,6 +23,7 @@ from aiortc import (
 )
 
 from xctest.errors import MediaError
+from xctest.media.addresses import is_loopback
 from xctest.media.tracks import AudioSink, SignalTrack
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,44 @@ class IceServer:
     urls: tuple[str, ...]
     username: str | None = None
     credential: str | None = None
+
+
+@dataclass(frozen=True)
+class IcePath:
+    """What ICE did on a leg: its state, the candidates of both ends (``host:port protocol
+    type``) and the pair it selected (None before it connected)."""
+
+    state: str
+    local: tuple[str, ...]
+    remote: tuple[str, ...]
+    selected: str | None
+
+    @property
+    def local_on_loopback(self) -> bool:
+        """Every one of our candidates is a loopback address."""
+        ours = _hosts(self.local)
+        return bool(ours) and all(is_loopback(a) for a in ours)
+
+    @property
+    def local_on_loopback_only(self) -> bool:
+        """Our candidates are all loopback while the far end's are not: no path can exist."""
+        return self.local_on_loopback and any(not is_loopback(a) for a in _hosts(self.remote))
+
+    def describe(self) -> str:
+        """One line for a verdict: state, candidates, selected pair."""
+        text = (
+            f"ICE {self.state}; local candidates: {', '.join(self.local) or 'none'}; "
+            f"remote candidates: {', '.join(self.remote) or 'none'}"
+        )
+        return text + (f"; selected pair {self.selected}" if self.selected else "")
+
+
+def _hosts(candidates: tuple[str, ...]) -> list[str]:
+    return [c.split()[0].rsplit(":", 1)[0] for c in candidates]
+
+
+def _candidate(host: str, port: int, protocol: str, kind: str) -> str:
+    return f"{host}:{port} {protocol.lower()} {kind}"
 
 
 @dataclass(frozen=True)
@@ -128,6 +167,39 @@ class Peer:
     @property
     def is_connected(self) -> bool:
         return self._connected.is_set()
+
+    def ice_path(self) -> IcePath:
+        """The ICE state, candidates and selected pair of this leg (read from aiortc and
+        aioice; the selected pair comes from aioice's nominated pair)."""
+        local: list[str] = []
+        remote: list[str] = []
+        selected: str | None = None
+        for transceiver in self._pc.getTransceivers():
+            dtls = transceiver.sender.transport
+            ice = getattr(dtls, "transport", None)
+            if ice is None:
+                continue
+            local += [
+                _candidate(c.ip, c.port, c.protocol, c.type)
+                for c in ice.iceGatherer.getLocalCandidates()
+            ]
+            remote += [
+                _candidate(c.ip, c.port, c.protocol, c.type) for c in ice.getRemoteCandidates()
+            ]
+            nominated = getattr(getattr(ice, "_connection", None), "_nominated", {})
+            pair = nominated.get(1) if isinstance(nominated, dict) else None
+            if pair is not None and selected is None:
+                lc, rc = pair.local_candidate, pair.remote_candidate
+                selected = (
+                    f"{_candidate(lc.host, lc.port, lc.transport, lc.type)} <-> "
+                    f"{_candidate(rc.host, rc.port, rc.transport, rc.type)}"
+                )
+        return IcePath(
+            str(self._pc.iceConnectionState),
+            tuple(dict.fromkeys(local)),
+            tuple(dict.fromkeys(remote)),
+            selected,
+        )
 
     def _prefer_codecs(self) -> None:
         if not self.config.codecs:

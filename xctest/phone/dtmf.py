@@ -106,14 +106,14 @@ class Keypad:
         live = [c for c in self.ctx.calls.values() if c.is_connected and c.dialog is not None]
         if len(key) != 1 or not live:
             return False
-        channel, via = self.ctx.channel(), self.ctx.identity().via()
+        channel, identity = self.ctx.channel(), self.ctx.identity()
         tone = inband_tone(key) if inband else None
         for call in live:
             assert call.dialog is not None
             if tone is not None and call.mix is not None:
                 call.mix.insert(tone)
-            info = call.dialog.create_request(
-                "INFO", via=via, body=info_body(key), content_type=DTMF_RELAY
+            info = call.dialog.create_request(  # each request its own branch (RFC 3261 §8.1.1.7)
+                "INFO", via=identity.via(), body=info_body(key), content_type=DTMF_RELAY
             )
             self.ctx.spawn(channel.request(info))
         return True

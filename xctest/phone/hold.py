@@ -163,6 +163,20 @@ class Holds:
         _silence_if_held(call)
         self.ctx.publish(call.topic, XcType.HOLD if held else XcType.RESUME, None, call.sip_call_id)
 
+    async def on_update(self, call: Call, req: Request) -> None:
+        """The PBX's UPDATE (RFC 3311): with an SDP offer, answered as a re-INVITE's offer is
+        (no ACK follows); without one, a refresh of the dialog answered 200."""
+        if req.body:
+            await self.on_reinvite(call, req)
+            return
+        channel, identity = self.ctx.channel(), self.ctx.identity()
+        problem = call.dialog.receive_request(req) if call.dialog is not None else None
+        if problem is not None:
+            await channel.send_response(make_response(req, problem))
+            return
+        contact = [("Contact", str(identity.contact()))]
+        await channel.send_response(make_response(req, 200, headers=contact))
+
     async def on_reinvite(self, call: Call, req: Request) -> None:
         """The PBX's re-INVITE: 200 with our SDP in the answering direction; remember whether
         it holds us.  xc_webrtc publishes nothing for it (PROTOCOL.md §5.4)."""

@@ -17,7 +17,9 @@ from xctest.sip.uri import NameAddr, SipUri, parse_uri
 INVALID_HOST = "df7jal23ls0d.invalid"
 # "XiVO XC WebRTC <app version>" (PROTOCOL.md §1.6); the version is xctest's
 DEFAULT_USER_AGENT = "XiVO XC WebRTC xctest"
-ALLOW = "ACK, CANCEL, BYE, OPTIONS, INFO, INVITE, NOTIFY, UPDATE"
+# What the phone answers, in INVITEs and OPTIONS replies alike.  SIPml5 also lists NOTIFY
+# (REFER subscriptions); xc_webrtc never transfers by REFER, so the phone does not claim it.
+ALLOW = "ACK, CANCEL, BYE, OPTIONS, INFO, INVITE, UPDATE"
 
 
 @dataclass(frozen=True)
@@ -105,15 +107,25 @@ class SipIdentity:
 
 
 def websocket_url(
-    line: LineConfig, ssl: bool, websocket_port: int, token: str | None, ip: str | None = None
+    line: LineConfig,
+    ssl: bool,
+    websocket_port: int,
+    token: str | None,
+    ip: str | None = None,
+    url: str | None = None,
 ) -> str:
     """The SIP websocket URL xc_webrtc builds (PROTOCOL.md §1.6): ``ws://host:port/ws`` or
-    ``wss://host:port/wssip``, ``-<sipProxyName>`` unless it is ``default``, ``?token=``."""
-    scheme, path = ("wss", "wssip") if ssl else ("ws", "ws")
-    proxy = line.sip_proxy_name
-    if proxy and proxy != "default":
-        path += f"-{proxy}"
-    url = f"{scheme}://{ip or line.xivo_ip}:{websocket_port}/{path}"
+    ``wss://host:port/wssip``, ``-<sipProxyName>`` unless it is ``default``, ``?token=``.
+    ``url`` (an xctest addition) replaces everything but the token."""
+    if url is None:
+        scheme, path = ("wss", "wssip") if ssl else ("ws", "ws")
+        proxy = line.sip_proxy_name
+        if proxy and proxy != "default":
+            path += f"-{proxy}"
+        host = ip or line.xivo_ip
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"  # an IPv6 address
+        url = f"{scheme}://{host}:{websocket_port}/{path}"
     return url + (f"?token={quote(token, safe='')}" if token is not None else "")
 
 
@@ -125,6 +137,7 @@ def identity_from_line_config(
     token: str | None,
     ip: str | None = None,
     user_agent: str = DEFAULT_USER_AGENT,
+    url: str | None = None,
 ) -> SipIdentity:
     """The SIP identity xc_webrtc derives from a LineConfig (PROTOCOL.md §1.6): impi =
     ``name``, domain = sipProxyName with ``_`` -> ``-``, realm = domain[:sipPort]; without a
@@ -140,6 +153,6 @@ def identity_from_line_config(
         domain=domain,
         realm=realm,
         display_name=name,
-        ws_url=websocket_url(line, ssl, websocket_port, token, ip),
+        ws_url=websocket_url(line, ssl, websocket_port, token, ip, url),
         user_agent=user_agent,
     )

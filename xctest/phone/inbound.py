@@ -1,5 +1,5 @@
 """SIP requests arriving at a phone: a new INVITE (180 at once, Setup, auto-answer), CANCEL,
-and in-dialog BYE, INFO, re-INVITE and OPTIONS (PROTOCOL.md §3.5, §5.4-§5.7).
+and in-dialog BYE, INFO, re-INVITE, UPDATE and OPTIONS (PROTOCOL.md §3.5, §5.4-§5.7).
 Never imports the simulator.
 """
 
@@ -16,6 +16,7 @@ from xctest.phone.context import PhoneContext
 from xctest.phone.dtmf import Keypad
 from xctest.phone.events import Topic, XcType
 from xctest.phone.hold import Holds
+from xctest.phone.identity import ALLOW
 from xctest.sip.events import CancelReceived, Event, MessageRejected, RequestReceived
 from xctest.sip.message import Request, make_response
 
@@ -23,7 +24,6 @@ from xctest.sip.message import Request, make_response
 REASON_BYE = "Call terminated"
 REASON_CANCELLED = "Call cancelled"
 AUTOANSWER = "xivo-autoanswer"  # the whole Alert-Info value xc_webrtc accepts (PROTOCOL.md §5.6)
-ALLOW = "INVITE, ACK, BYE, CANCEL, INFO, OPTIONS"
 
 
 class Inbound:
@@ -70,6 +70,8 @@ class Inbound:
             self._terminate(call, REASON_BYE)
         elif req.method == "INVITE":
             await self.holds.on_reinvite(call, req)
+        elif req.method == "UPDATE":
+            await self.holds.on_update(call, req)
         elif req.method == "INFO":
             await self.keypad.on_info(call, req)
         else:

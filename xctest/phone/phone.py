@@ -19,11 +19,13 @@ from xctest.cti.messages import Hangup, LineConfig, PhoneEvent, WebRTCCmd, WebRT
 from xctest.errors import (
     CallFailed,
     ConnectError,
+    LineConfigError,
     PhoneStateError,
     RegistrationFailed,
+    StepTimeout,
     XctestError,
 )
-from xctest.media import MixSource, Peer, PeerConfig, SignalTrack
+from xctest.media import IcePath, MixSource, Peer, PeerConfig, SignalTrack
 from xctest.phone.call import Call, CallState
 from xctest.phone.conference import DeviceConference
 from xctest.phone.context import PhoneContext
@@ -68,6 +70,24 @@ class StackStatus(enum.StrEnum):
     STOPPED = "Stopped"
 
 
+def line_problem(line: LineConfig) -> str:
+    """Why a WebRTC phone cannot use this line ("" when it can), as CtiProxy decides
+    (PROTOCOL.md §3.6): a line (id not ``-``) with ``webRtc`` and no device."""
+    if not line.has_line:
+        return "XUC's LineConfig says the user has no line (id '-'): give the user a line"
+    if not line.web_rtc:
+        return (
+            f"line {line.name!r} (id {line.id}) is not a WebRTC line (LineConfig webRtc=false): "
+            "in XiVO, turn WebRTC on for the user's line"
+        )
+    if line.has_device:
+        return (
+            f"line {line.name!r} (id {line.id}) has a device attached (LineConfig "
+            "hasDevice=true): xc_webrtc only starts on a line without a desk phone"
+        )
+    return ""
+
+
 class Phone:
     """A virtual xc_webrtc phone.
 
@@ -105,6 +125,7 @@ class Phone:
         self.timeline = Timeline(self.name)
         self.calls: dict[str, Call] = {}
         self.status = StackStatus.NOT_INITIALIZED
+        self.start_error: XctestError | OSError | None = None  # why the last start failed
         self._channel: SipChannel | None = None
         self._background = Background(self.name, log)
         self._digest = DigestSender()
@@ -211,10 +232,13 @@ class Phone:
         token: str | None,
         remote_audio: str | None = None,
         ip: str | None = None,
+        *,
+        url: str | None = None,
     ) -> None:
         """xc_webrtc ``init``: wait for a LineConfig (asking ``getConfig line`` now); the stack
         starts when it arrives.  Follow progress on the general/registration topics or with
-        ``wait_registered``."""
+        ``wait_registered``, which raises the cause of a failed start.  ``url`` (an xctest
+        addition) is the whole SIP websocket URL, the token appended."""
         link = self._need_xuc()
 
         def on_line(line: LineConfig) -> None:
@@ -225,9 +249,22 @@ class Phone:
             ):
                 log.info("%s: LineConfig ignored, stack is %s", self.name, self.status)
                 return
-            self._spawn(self._start_from_line(line, name, ssl, websocket_port, token, ip))
+            start = self._start_from_line(line, name, ssl, websocket_port, token, ip, url)
+            self._spawn(self._start_or_fail(start))
 
         await link.ask_line_config(on_line)
+
+    async def _start_or_fail(self, start: Coroutine[Any, Any, None]) -> None:
+        """Run a start-up in the background; its failure is kept for ``wait_registered`` and,
+        when nothing said so yet, published as general Failed (the stack did not start)."""
+        try:
+            await start
+        except (XctestError, OSError) as exc:
+            log.info("%s: start-up failed: %s", self.name, exc)
+            self.start_error = exc
+            if not isinstance(exc, RegistrationFailed | ConnectError):  # those said so already
+                self.status = StackStatus.STOPPED
+                self._publish(Topic.GENERAL, XcType.FAILED, {"reason": str(exc)})
 
     async def init_by_line_config(
         self,
@@ -238,16 +275,23 @@ class Phone:
         token: str | None,
         remote_audio: str | None = None,
         ip: str | None = None,
+        *,
+        url: str | None = None,
     ) -> None:
         """xc_webrtc ``initByLineConfig``: start with a LineConfig already in hand; returns
-        once the first REGISTER is answered (raises ``RegistrationFailed``/``ConnectError``).
-        After ``stop()`` it does not restart: a later LineConfig does (PROTOCOL.md §4.4)."""
+        once the first REGISTER is answered (raises ``LineConfigError``, ``ConnectError``,
+        ``RegistrationFailed``).  After ``stop()`` it does not restart: a later LineConfig
+        does (PROTOCOL.md §4.4)."""
         if self.status is not StackStatus.NOT_INITIALIZED:
             log.info("%s: already initialized (%s)", self.name, self.status)
             if self.xuc is not None:
-                await self.init(name, ssl, websocket_port, token, remote_audio, ip)
+                await self.init(name, ssl, websocket_port, token, remote_audio, ip, url=url)
             return
-        await self._start_from_line(line_cfg, name, ssl, websocket_port, token, ip)
+        try:
+            await self._start_from_line(line_cfg, name, ssl, websocket_port, token, ip, url)
+        except (XctestError, OSError) as exc:
+            self.start_error = exc
+            raise
 
     async def _start_from_line(
         self,
@@ -257,34 +301,49 @@ class Phone:
         port: int,
         token: str | None,
         ip: str | None,
+        url: str | None = None,
     ) -> None:
-        if not line.has_line or not line.uses_webrtc:
-            raise PhoneStateError(
-                f"{self.name}: line {line.id!r} is not a WebRTC line "
-                f"(webRtc={line.web_rtc}, hasDevice={line.has_device})"
-            )
+        self.start_error = None
+        problem = line_problem(line)
+        if problem:
+            raise LineConfigError(f"{self.name}: {problem}")
         self.status = StackStatus.INITIALIZING
         if self.xuc is not None:
             await self.xuc.fetch_ice()
             self.xuc.on_command(self._on_webrtc_cmd)
         self._identity = identity_from_line_config(
-            line, name, ssl, port, token, ip, user_agent=self.user_agent
+            line, name, ssl, port, token, ip, user_agent=self.user_agent, url=url
         )
         await self.start()
 
     async def wait_registered(self, timeout: float = 10.0) -> None:
-        """Until registration Registered; ``RegistrationFailed`` on Unregistered or general
-        Failed first."""
-        entry = await self.timeline.wait_for(
-            lambda e: (
-                e.kind == "xc"
-                and e.name
-                in ("registration/Registered", "registration/Unregistered", "general/Failed")
-            ),
-            timeout,
-            what="registration",
-        )
+        """Until registration Registered.  When general Failed or registration Unregistered
+        comes first, raises why the start failed (``LineConfigError``, ``ConnectError``,
+        ``RegistrationFailed``, an IceConfig that never came …)."""
+        try:
+            entry = await self.timeline.wait_for(
+                lambda e: (
+                    e.kind == "xc"
+                    and e.name
+                    in ("registration/Registered", "registration/Unregistered", "general/Failed")
+                ),
+                timeout,
+                what="registration",
+            )
+        except StepTimeout as exc:
+            if self.start_error is not None:
+                raise self.start_error from None
+            if self.status is StackStatus.NOT_INITIALIZED and self.xuc is not None:
+                raise StepTimeout(
+                    f"{self.name}: LineConfig in answer to getConfig line (the stack starts "
+                    "when it comes)",
+                    exc.seen,
+                    timeout,
+                ) from None
+            raise
         if entry.name != "registration/Registered":
+            if self.start_error is not None:
+                raise self.start_error
             reason = entry.fields.get("data", {}).get("reason", "")
             raise RegistrationFailed(f"{self.name}: {entry.name}: {reason}", user=self.name)
 
@@ -343,6 +402,16 @@ class Phone:
     async def register(self, expires: int | None = None) -> int:
         """REGISTER (with digest); returns the granted expiry.  ``expires=0`` unregisters."""
         return await self.registration.register(self._need_channel(), self.identity, expires)
+
+    async def media_candidates(self) -> IcePath:
+        """Gather ICE candidates the way a new call would (this phone's media addresses and
+        the ICE servers XUC gave) and return them; no call is placed."""
+        peer, _ = self._new_media("probe")
+        try:
+            await peer.make_offer()
+            return peer.ice_path()
+        finally:
+            await peer.aclose()
 
     async def dial(self, destination: str) -> Call:
         """Place a call (outgoing Establishing now; Ringing/Connected/Terminated follow)."""

@@ -18,6 +18,7 @@ from xctest.phone.identity import SipIdentity
 from xctest.sip.auth import answer_challenge, parse_challenge
 from xctest.sip.message import Request, Response
 from xctest.transport.sip_channel import SipChannel
+from xctest.transport.ws import without_token
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ class Registration:
         self.sender = sender
         self.expires = expires
         self.registered = False
+        self.granted: int | None = None  # the expiry of the last successful REGISTER
         self._publish = publish
         self._spawn = spawn
         self._call_id = secrets.token_hex(12)
@@ -104,6 +106,7 @@ class Registration:
             self.registered = False
             return 0
         granted = granted_expiry(resp, exp)
+        self.granted = granted
         self.registered = True
         self._retry_index = 0
         self._publish(Topic.REGISTRATION, XcType.REGISTERED, None)
@@ -117,7 +120,7 @@ class Registration:
         self._retry_index += 1
         self._schedule(channel, identity, delay if delay > 0 else 0.001)
         raise RegistrationFailed(
-            f"{self.owner}: REGISTER of line {identity.impi!r} to {identity.ws_url} "
+            f"{self.owner}: REGISTER of line {identity.impi!r} to {without_token(identity.ws_url)} "
             f"refused: {reason}",
             status=status,
             user=identity.impi,

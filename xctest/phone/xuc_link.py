@@ -71,7 +71,12 @@ class XucLink:
         self._stack_subscriptions.append(self.cti.set_handler(IceConfig, self._on_ice_config))
         since = len(self.cti.received)
         await self.cti.send(GetIceConfig())
-        await self.cti.wait_for(IceConfig, timeout=ICE_CONFIG_TIMEOUT, since=since)
+        await self.cti.wait_for(
+            IceConfig,
+            timeout=ICE_CONFIG_TIMEOUT,
+            since=since,
+            what="IceConfig in answer to getIceConfig (xc_webrtc does not start without it)",
+        )
 
     def on_command(self, handler: Callable[[WebRTCCmd], None]) -> None:
         """Receive WebRTCCmd while the stack runs."""

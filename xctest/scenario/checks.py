@@ -29,7 +29,15 @@ from xctest.scenario.expect import AudioCheck, HearsDtmf, MosCheck, TimingCheck
 from xctest.scenario.words import Sound
 from xctest.timeline import Timeline
 
-__all__ = ["AudioRules", "CheckFailed", "current_call", "check_audio", "check_mos", "check_timing"]
+__all__ = [
+    "AudioRules",
+    "CannotMeasure",
+    "CheckFailed",
+    "current_call",
+    "check_audio",
+    "check_mos",
+    "check_timing",
+]
 
 TONE_WINDOW = 6.0  # at least one cycle and a half of the slowest cadence (EU ringback 1+4 s)
 
@@ -44,6 +52,11 @@ class CheckFailed(ExpectationFailed):
         self.evidence = evidence
         self.recordings = dict(recordings or {})
         super().__init__(message, observed=evidence)
+
+
+class CannotMeasure(CheckFailed):
+    """The check could not measure the system under test because of xctest's own side (its
+    media on loopback only, say): an error of the run, never a verdict."""
 
 
 def pcm16(audio: NDArray[np.float32]) -> bytes:
@@ -111,13 +124,47 @@ async def check_audio(
     long the sound may take to start; ``since`` is the loop time the expect step began."""
     call = current_call(phone)
     try:
-        return await _check_audio(check, phone, call, names, onset, rules, since)
+        evidence = await _check_audio(check, phone, call, names, onset, rules, since)
+        evidence["media_path"] = call.peer.ice_path().selected
+        return evidence
+    except CheckFailed as exc:
+        if call.peer.is_connected:
+            raise
+        raise _not_connected(phone.name, check, call, rules, exc.evidence) from None
     except MediaError:
-        raise CheckFailed(
-            f"{phone.name} heard no audio on call {call.sip_call_id} in "
-            f"{_window_of(check, rules):g} s (no media received)",
-            {"call": call.sip_call_id, "frames": len(call.heard)},
-        ) from None
+        evidence = {"call": call.sip_call_id, "frames": len(call.heard)}
+        raise _not_connected(phone.name, check, call, rules, evidence) from None
+
+
+def _not_connected(
+    party: str, check: AudioCheck, call: Call, rules: AudioRules, evidence: dict[str, Any]
+) -> CheckFailed:
+    """Why nothing could be heard: no media from the far end yet (no SDP: a ringing call
+    without early media), or media that never connected.  When our ICE candidates are all
+    loopback and the far end's are not, that is xctest's set-up, not the XiVO's doing."""
+    path = call.peer.ice_path()
+    evidence = {**evidence, "ice": path.describe()}
+    if not path.remote:
+        return CheckFailed(
+            f"{party} heard no audio on call {call.sip_call_id} in "
+            f"{_window_of(check, rules):g} s (no media: the far end has sent no SDP yet, the "
+            f"call is {call.state.value})",
+            evidence,
+        )
+    if path.state == "connected":
+        return CheckFailed(
+            f"{party} heard no audio on call {call.sip_call_id} in "
+            f"{_window_of(check, rules):g} s (no media received; {path.describe()})",
+            evidence,
+        )
+    message = f"{party} should hear {check.hears}: media not connected ({path.describe()})"
+    if path.local_on_loopback_only:
+        return CannotMeasure(
+            f"{message}: xctest's media is on loopback only and cannot reach the far end; "
+            "set media (addresses or interface) in the target",
+            evidence,
+        )
+    return CheckFailed(message, evidence)
 
 
 def _window_of(check: AudioCheck, rules: AudioRules) -> float:

@@ -25,6 +25,7 @@ from xctest.scenario import model as m
 from xctest.scenario.actions import perform
 from xctest.scenario.checks import (
     AudioRules,
+    CannotMeasure,
     CheckFailed,
     check_audio,
     check_mos,
@@ -185,6 +186,11 @@ class _Run:
 
     def _field(self, ref: PartyField) -> str:
         party = self.parties[ref.party]
+        if ref.field == "number" and not party.number:
+            raise XctestError(
+                f"{ref.party}'s number is unknown: XUC's LineConfig for {party.login} carried "
+                f"none; give it as users.{ref.party}.number in the target"
+            )
         values = {
             "number": party.number,
             "login": party.login,
@@ -281,10 +287,14 @@ class _Run:
         evidence: dict[str, object] = {}
         failures: list[str] = []
         crashed: list[str] = []
+        unmeasured: list[str] = []
         recordings: dict[str, bytes] = {}
 
         def judge(label: str, outcome: object) -> None:
-            if isinstance(outcome, CheckFailed):
+            if isinstance(outcome, CannotMeasure):  # our own trouble: no verdict
+                unmeasured.append(str(outcome))
+                evidence[label] = outcome.evidence
+            elif isinstance(outcome, CheckFailed):
                 failures.append(str(outcome))
                 evidence[label] = outcome.evidence
                 recordings.update(outcome.recordings)
@@ -315,8 +325,8 @@ class _Run:
         outcomes = await asyncio.gather(*(p for _, p in parts), return_exceptions=True)
         for (label, _), outcome in zip(parts, outcomes, strict=True):
             judge(label, outcome)
-        if crashed:  # a bug, not a verdict: the step is an error, and says what else failed
-            raise ExpectBroken("\n".join([*crashed, *failures]), evidence, recordings)
+        if crashed or unmeasured:  # not a verdict: the step is an error, and says what failed
+            raise ExpectBroken("\n".join([*crashed, *unmeasured, *failures]), evidence, recordings)
         if failures:
             refused = self._xuc_errors()
             if refused:

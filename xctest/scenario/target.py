@@ -6,11 +6,16 @@ Two kinds, one format (``*.target.yaml`` by convention, any name works)::
     simulator: {lab: lab.yaml, tls: true}
 
     # a real XiVO: XUC's base URL, TLS options and one account per party
-    xuc: https://xivo.lab.example:443
+    xuc: https://xivo.lab.example:8443
     tls: {verify: true, ca_file: xivo-ca.pem}
+    media: {interface: eth0}          # where the phones' media gathers (default: every interface)
     users:
       alice: {login: jdoe, password: "${ALICE_PASSWORD}"}
       bob: [{login: bsmith, password: s3cret}, {login: bsmith2, password: s3cret}]
+
+The SIP websocket is chosen the way xc_webrtc's pages choose it: over https, the XUC host and
+port with ``/wssip`` (nginx proxies it to Asterisk); over plain http, ``LineConfig.xivoIp``
+port 5039 with ``/ws``.  ``sip_port`` changes the port, ``sip_url`` the whole address.
 
 ``${NAME}`` in any text is replaced by the environment variable (an unset one is an error), so
 passwords stay out of the file; ``$$`` writes a ``$``.  A party given a list of accounts gets
@@ -20,8 +25,10 @@ Pure: no I/O beyond reading the file, no asyncio.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -39,7 +46,17 @@ from pydantic import (
 from xctest.errors import TargetError
 from xctest.yamlsource import MarkedDict, MarkedList, MarkedStr, model_error, read_mapping, snippet
 
-__all__ = ["Account", "SimulatorSettings", "Target", "TlsOptions", "load_target"]
+__all__ = [
+    "Account",
+    "MediaSettings",
+    "SimulatorSettings",
+    "SipWebsocket",
+    "Target",
+    "TlsOptions",
+    "load_target",
+]
+
+ASTERISK_WS_PORT = 5039  # Asterisk's HTTP server on a XiVO (PROTOCOL.md §1.1)
 
 _ENV = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -65,6 +82,46 @@ class Account(BaseModel):
     )
 
 
+class MediaSettings(BaseModel):
+    """Where the phones' media (ICE host candidates) lives on this machine."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    addresses: tuple[str, ...] = Field(
+        default=(), description="local IP addresses to gather on (e.g. the lab VLAN's)"
+    )
+    interface: str | None = Field(
+        default=None, description="a network interface whose addresses are gathered on"
+    )
+
+    @field_validator("addresses")
+    @classmethod
+    def _ips(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for address in value:
+            try:
+                ipaddress.ip_address(address)
+            except ValueError:
+                raise ValueError(f"{address!r} is not an IP address") from None
+        return value
+
+    @model_validator(mode="after")
+    def _one_way(self) -> MediaSettings:
+        if self.addresses and self.interface:
+            raise ValueError("give either 'addresses' or 'interface', not both")
+        return self
+
+
+@dataclass(frozen=True)
+class SipWebsocket:
+    """How a phone reaches the SIP websocket: ``init``'s ``ssl``, ``websocket_port`` and
+    ``ip`` (None: ``LineConfig.xivoIp``), or a whole ``url`` (the token is appended)."""
+
+    ssl: bool
+    port: int
+    host: str | None = None
+    url: str | None = None
+
+
 class SimulatorSettings(BaseModel):
     """The built-in simulator, started and stopped by the run."""
 
@@ -82,9 +139,22 @@ class Target(BaseModel):
     simulator: SimulatorSettings | None = None
     xuc: str | None = Field(default=None, description="XUC base URL, http(s)://host[:port]")
     sip_port: int | None = Field(
-        default=None, ge=1, le=65535, description="SIP websocket port; default: the XUC port"
+        default=None,
+        ge=1,
+        le=65535,
+        description="SIP websocket port; default: the XUC port over https, 5039 over http",
+    )
+    sip_url: str | None = Field(
+        default=None,
+        description="the SIP websocket, ws(s)://host[:port][/path] (default: xc_webrtc's "
+        "choice; without a path, xc_webrtc's /wssip or /ws)",
     )
     tls: TlsOptions = Field(default_factory=TlsOptions)
+    media: MediaSettings | None = Field(
+        default=None,
+        description="where the phones' media gathers (default: every interface but "
+        "loopback); not for the simulator, whose media is on loopback",
+    )
     users: dict[str, tuple[Account, ...]] = Field(
         default_factory=dict, description="party name -> account, or one account per worker"
     )
@@ -113,6 +183,18 @@ class Target(BaseModel):
             raise ValueError(f"{value!r} is not an http:// or https:// URL")
         return value.rstrip("/")
 
+    @field_validator("sip_url")
+    @classmethod
+    def _ws_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("ws", "wss") or not parts.hostname:
+            raise ValueError(f"{value!r} is not a ws:// or wss:// URL")
+        if parts.query:
+            raise ValueError(f"{value!r}: no query please, xctest appends ?token=")
+        return value.rstrip("/")
+
     @field_validator("users")
     @classmethod
     def _passwords(
@@ -128,6 +210,10 @@ class Target(BaseModel):
     def _one_kind(self) -> Target:
         if (self.simulator is None) == (self.xuc is None):
             raise ValueError("a target has either 'simulator' or 'xuc', not both or neither")
+        if self.simulator is not None:
+            for name in ("media", "sip_url"):
+                if getattr(self, name) is not None:
+                    raise ValueError(f"'{name}' is for a real XiVO; the simulator's is loopback")
         return self
 
     @classmethod
@@ -151,11 +237,35 @@ class Target(BaseModel):
 
     @property
     def websocket_port(self) -> int | None:
-        """The SIP websocket port for a real XiVO (the XUC URL's port unless given)."""
+        """The SIP websocket port for a real XiVO: ``sip_port``, else the XUC URL's port over
+        https (nginx serves /wssip beside XUC) and Asterisk's 5039 over http, as xc_webrtc's
+        pages choose (PROTOCOL.md §1.6)."""
         if self.sip_port is not None or self.xuc is None:
             return self.sip_port
         parts = urlsplit(self.xuc)
-        return parts.port or (443 if parts.scheme == "https" else 80)
+        if parts.scheme == "https":
+            return parts.port or 443
+        return ASTERISK_WS_PORT
+
+    def sip_websocket(self) -> SipWebsocket:
+        """Where a real XiVO's phones open their SIP websocket.
+
+        xc_webrtc's sample page and front-ends pass the page's host as ``ip`` when TLS is used
+        (nginx proxies ``/wssip`` to Asterisk), and let ``LineConfig.xivoIp`` stand on plain
+        http (PROTOCOL.md §1.6).  ``sip_url`` overrides both."""
+        assert self.xuc is not None, "the simulator's websocket is its own"
+        if self.sip_url is not None:
+            parts = urlsplit(self.sip_url)
+            secure = parts.scheme == "wss"
+            given = parts.port or (443 if secure else 80)
+            if parts.path in ("", "/"):
+                return SipWebsocket(secure, given, host=parts.hostname)
+            return SipWebsocket(secure, given, url=self.sip_url)
+        port = self.websocket_port
+        assert port is not None
+        if self.uses_tls:
+            return SipWebsocket(True, port, host=urlsplit(self.xuc).hostname)
+        return SipWebsocket(False, port)
 
     def path(self, name: str) -> Path:
         """A path of the target file, relative to the file's folder."""

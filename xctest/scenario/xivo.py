@@ -19,16 +19,22 @@ from types import TracebackType
 from xctest.audio.moh import MOH_INDEX
 from xctest.audio.signature import Signature, signature_for
 from xctest.cti.client import CtiClient
-from xctest.cti.messages import LineConfig, LoggedOn, UserConfigUpdate
-from xctest.errors import TargetError, XctestError
+from xctest.cti.messages import LineConfig, LoggedOn, Message, UserConfigUpdate
+from xctest.errors import StepTimeout, TargetError, XctestError
+from xctest.media import PeerConfig
+from xctest.media.addresses import interface_addresses
 from xctest.phone import Phone
 from xctest.scenario.target import Account, Target
 from xctest.sim import Lab, SimConfig, Simulator, default_lab, load_lab
 from xctest.transport.tls import client_context
 
-__all__ = ["Party", "Xivo"]
+__all__ = ["LoginTrace", "Party", "Xivo"]
 
 log = logging.getLogger(__name__)
+
+USER_CONFIG_WAIT = 3.0
+"""Seconds a log-in waits, after LoggedOn, for XUC's UserConfigUpdate and its full name (the
+SIP display name, as on xc_webrtc's sample page); without one the party name is used."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,17 @@ class Party:
     display_name: str
     firstname: str
     lastname: str
+
+
+@dataclass
+class LoginTrace:
+    """How far a log-in got: its account, CTI session, phone and XUC's user configuration,
+    kept after a failure too (closed by then; what they received stays readable)."""
+
+    account: Account | None = None
+    cti: CtiClient | None = None
+    phone: Phone | None = None
+    user: UserConfigUpdate | None = None
 
 
 async def _shut(phone: Phone, cti: CtiClient) -> None:
@@ -67,6 +84,20 @@ def _names(user: UserConfigUpdate | None, party: str) -> dict[str, str]:
     }
 
 
+async def _user_config(cti: CtiClient) -> UserConfigUpdate | None:
+    """XUC's UserConfigUpdate with the user's full name (a ``fullName: null`` one is a partial
+    forward/DND update), or None when none comes within ``USER_CONFIG_WAIT``."""
+    try:
+        return await cti.wait_for(
+            UserConfigUpdate, lambda u: bool(u.full_name), timeout=USER_CONFIG_WAIT
+        )
+    except StepTimeout:
+        log.warning(
+            "%s: no UserConfigUpdate with a full name from XUC; names are the party's", cti.name
+        )
+        return None
+
+
 class Xivo:
     """An opened target.  ``worker`` picks the accounts of a pytest-xdist worker.
 
@@ -86,6 +117,23 @@ class Xivo:
         # a real XiVO's trust is known now (``TargetError`` for an unusable ca_file); the
         # simulator's once it has made its certificate
         self._ssl = self._client_ssl() if self.lab is None else None
+        self.peer_config = self._media_config()
+
+    def _media_config(self) -> PeerConfig:
+        """Loopback for the simulator; for a real XiVO the target's ``media`` addresses or
+        interface, else every interface but loopback (``TargetError`` for an interface that
+        does not exist here)."""
+        media = self.target.media
+        if self.lab is not None:
+            return PeerConfig()
+        if media is None:
+            return PeerConfig(media_addresses=None)
+        if media.interface is not None:
+            try:
+                return PeerConfig(media_addresses=interface_addresses(media.interface))
+            except LookupError as exc:
+                raise TargetError(f"media.interface of the target: {exc}") from None
+        return PeerConfig(media_addresses=media.addresses or None)
 
     async def __aenter__(self) -> Xivo:
         await self.start()
@@ -105,6 +153,11 @@ class Xivo:
         if self.simulator is not None:
             return f"simulator {self.base_url}"
         return f"xivo {self.base_url}"
+
+    @property
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """The trust phones and CTI sessions use (None without TLS)."""
+        return self._ssl
 
     @property
     def base_url(self) -> str:
@@ -171,11 +224,15 @@ class Xivo:
         *,
         signature: Signature | None = None,
         listen_for: Sequence[Signature] = (),
+        trace: LoginTrace | None = None,
     ) -> Party:
         """A phone for ``party``, logged in through XUC and registered.  Without
         ``signature``/``listen_for`` the party plays its own signature among those of every
-        party the target knows, and listens for all of them."""
+        party the target knows, and listens for all of them.  ``trace`` records how far the
+        log-in got."""
+        trace = trace if trace is not None else LoginTrace()
         account = self.account(party)
+        trace.account = account
         if signature is None:
             known = self.known_signatures()
             if party not in known:
@@ -183,24 +240,25 @@ class Xivo:
             signature, listen_for = known[party], tuple(known.values())
         cti = CtiClient(self.base_url, ssl_context=self._ssl, name=party)
         phone = Phone(
-            cti=cti, ssl_context=self._ssl, name=party, signature=signature, listen_for=listen_for
+            cti=cti,
+            ssl_context=self._ssl,
+            name=party,
+            signature=signature,
+            listen_for=listen_for,
+            peer_config=self.peer_config,
         )
-        lines: list[LineConfig] = []
-        users: list[UserConfigUpdate] = []
-
-        def keep(message: object) -> None:
-            if isinstance(message, LineConfig):
-                lines.append(message)
-            elif isinstance(message, UserConfigUpdate) and message.full_name:
-                users.append(message)  # fullName null: a partial (forward/DND) update
-
-        cti.set_handler(LineConfig, keep)
-        cti.set_handler(UserConfigUpdate, keep)
+        trace.cti, trace.phone = cti, phone
+        lines: list[Message] = []
+        cti.set_handler(LineConfig, lines.append)
+        user: UserConfigUpdate | None = None
         try:
             token = await cti.login(account.login, account.password)
             await cti.connect()
             await cti.wait_for(LoggedOn, timeout=self.target.register_timeout)
-            await phone.init(party, self.target.uses_tls, self._sip_port(), token.token)
+            user = trace.user = await _user_config(cti)
+            ssl_on, port, host, url = self._sip_websocket()
+            display_name = user.full_name if user is not None and user.full_name else party
+            await phone.init(display_name, ssl_on, port, token.token, ip=host, url=url)
             await phone.wait_registered(self.target.register_timeout)
         except BaseException as exc:  # failed, or cancelled (Ctrl-C): nothing left open
             try:
@@ -210,8 +268,16 @@ class Xivo:
             if isinstance(exc, XctestError | OSError):
                 raise XctestError(f"{party} ({account.login}) could not log in: {exc}") from exc
             raise
-        line = lines[0] if lines else None
+        line = lines[0] if lines and isinstance(lines[0], LineConfig) else None
         number = account.number or (line.number if line else "") or ""
+        if not number:
+            log.warning(
+                "%s (%s): XUC's LineConfig carries no number; give users.%s.number in the "
+                "target to dial this party by name",
+                party,
+                account.login,
+                party,
+            )
         made = Party(
             name=party,
             phone=phone,
@@ -219,7 +285,7 @@ class Xivo:
             login=account.login,
             number=number,
             line_name=line.name if line else "",
-            **_names(users[-1] if users else None, party),
+            **_names(user, party),
         )
         self._parties.append(made)
         return made
@@ -232,12 +298,13 @@ class Xivo:
         usable = MOH_INDEX  # the last signature is music on hold
         return {name: signature_for(i, name) for i, name in enumerate(names[:usable])}
 
-    def _sip_port(self) -> int:
+    def _sip_websocket(self) -> tuple[bool, int, str | None, str | None]:
+        """``init``'s ssl, websocket port and ip, and a whole URL when the target gives one."""
         if self.simulator is not None:
-            return self.simulator.tls_port if self.target.uses_tls else self.simulator.sip_port
-        port = self.target.websocket_port
-        assert port is not None
-        return port
+            tls = self.target.uses_tls
+            return tls, self.simulator.tls_port if tls else self.simulator.sip_port, None, None
+        where = self.target.sip_websocket()
+        return where.ssl, where.port, where.host, where.url
 
     async def release(self, parties: Sequence[Party]) -> None:
         """Stop these parties' phones and close their CTI sessions (every one of them, even

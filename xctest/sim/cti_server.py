@@ -19,12 +19,13 @@ from xctest.cti import messages as m
 from xctest.errors import ConnectionClosed, CtiFrameNotJson, CtiProtocolError
 from xctest.sim.channels import ChannelBus, ChannelEvent
 from xctest.sim.dialplan import attached_data
-from xctest.sim.lab import Lab, User
+from xctest.sim.lab import Lab, User, XucWire
 from xctest.sim.legs import Leg
 from xctest.sim.pbx import Pbx
 from xctest.sim.phone_events import phone_events
 from xctest.sim.transfer import TransferRefused, Transfers
 from xctest.sim.xuc_rest import XucRest
+from xctest.sim.xuc_wire import as_sent
 from xctest.tasks import Background
 from xctest.transport.server import ServerWs
 
@@ -41,11 +42,13 @@ RELAYED = {
 
 
 class CtiSession:
-    """One CTI websocket of one user; frames leave in the order they were posted."""
+    """One CTI websocket of one user; frames leave in the order they were posted, written
+    the way the lab's XUC writes them."""
 
-    def __init__(self, user: User, ws: ServerWs) -> None:
+    def __init__(self, user: User, ws: ServerWs, wire: XucWire) -> None:
         self.user = user
         self.ws = ws
+        self.wire = wire
         self._queue: asyncio.Queue[m.Message] = asyncio.Queue()
 
     def post(self, msg: m.Message) -> None:
@@ -54,7 +57,7 @@ class CtiSession:
     async def write(self) -> None:
         while True:
             msg = await self._queue.get()
-            await self.ws.send(m.encode_message(msg))
+            await self.ws.send(m.encode_message(as_sent(msg, self.wire)))
 
     def __repr__(self) -> str:
         return f"<CtiSession {self.user.login} {self.ws.request.remote}>"
@@ -82,7 +85,7 @@ class CtiServer:
         user = self.lab.user_by_login(token.login) if token is not None else None
         if user is None:
             return
-        session = CtiSession(user, ws)
+        session = CtiSession(user, ws, self.lab.xuc)
         self.sessions.setdefault(user.login, []).append(session)
         writer = self._background.spawn(session.write(), f"cti writer {user.login}")
         # unconfirmed (PROTOCOL.md Q10): LoggedOn first, then the user's configuration
@@ -122,6 +125,9 @@ class CtiServer:
                 raise _Refused(m.ERR_BAD_COMMAND, f"getConfig: objectType {cmd.object_type!r}")
             session.post(self._line_config(user))
         elif isinstance(cmd, m.GetIceConfig):
+            if not self.lab.xuc.ice_config:
+                log.info("CTI %s: getIceConfig not answered (lab xuc.ice_config false)", user.login)
+                return
             session.post(self._ice_config(user))
         elif isinstance(cmd, m.GetCurrentCallsPhoneEvents):
             events = tuple(self.current.get(user.login, {}).values())
@@ -203,10 +209,10 @@ class CtiServer:
             password=user.line_password,
             xivo_ip=self.xivo_ip,
             sip_proxy_name=self.lab.sip_domain,
-            web_rtc=True,
-            has_device=False,
+            web_rtc=user.webrtc,
+            has_device=user.has_device,
             context=self.lab.context,
-            number=user.number,
+            number=user.number if self.lab.xuc.line_number else None,
         )
 
     def _ice_config(self, user: User) -> m.IceConfig:

@@ -28,6 +28,8 @@ class User(BaseModel):
     line_name: str = Field(min_length=1, description="SIP peer name (digest user)")
     line_password: str = Field(min_length=1, description="SIP secret")
     simultaneous_calls: int = Field(default=2, ge=1, description="calls the line accepts")
+    webrtc: bool = Field(default=True, description="LineConfig webRtc: a WebRTC line")
+    has_device: bool = Field(default=False, description="LineConfig hasDevice: a desk phone too")
 
     @property
     def display_name(self) -> str:
@@ -53,6 +55,24 @@ class IceSettings(BaseModel):
     turn: TurnSettings | None = None
 
 
+class XucWire(BaseModel):
+    """How the simulated XUC writes what PROTOCOL.md leaves open, to try a phone against the
+    variants a real XiVO may send."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    line_number: bool = Field(
+        default=True, description="LineConfig carries the user's number (PROTOCOL.md Q13)"
+    )
+    json_numbers: bool = Field(
+        default=False,
+        description="ids, ports and numeric userData values as JSON numbers, not strings",
+    )
+    ice_config: bool = Field(
+        default=True, description="getIceConfig is answered (an older XUC has no IceConfig)"
+    )
+
+
 class Lab(BaseModel):
     """Users plus the PBX settings the simulator uses."""
 
@@ -72,6 +92,7 @@ class Lab(BaseModel):
     no_answer_timeout: float = Field(
         default=30.0, gt=0.0, description="seconds a callee may ring before the caller gets 480"
     )
+    xuc: XucWire = Field(default_factory=XucWire, description="what the simulated XUC sends")
     users: tuple[User, ...] = Field(min_length=1)
 
     @model_validator(mode="after")

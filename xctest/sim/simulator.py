@@ -27,7 +27,15 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class SimConfig:
-    """Where the simulator listens.  Port 0 picks a free port (tests)."""
+    """Where the simulator listens.  Port 0 picks a free port (tests).
+
+    Like a XiVO CC, the XUC host (``host``: XUC's HTTP port, and with ``tls_port`` the
+    nginx-like HTTPS port serving XUC and ``/wssip``) and the Asterisk host (``sip_host``: the
+    SIP websocket ``/ws``) may be two addresses; ``xivo_ip`` is what ``LineConfig.xivoIp``
+    says (default: ``sip_host``).  ``media_addresses`` are where the PBX's media legs gather
+    ICE candidates.  ``certificate`` is served on the TLS port (default: a fresh self-signed
+    one naming ``host``).
+    """
 
     host: str = "127.0.0.1"
     sip_port: int = 5039
@@ -35,6 +43,14 @@ class SimConfig:
     media_addresses: tuple[str, ...] | None = ("127.0.0.1",)
     codecs: tuple[str, ...] = field(default=())
     tls_port: int | None = None  # when set, https:// + wss:// with a self-signed certificate
+    sip_host: str | None = None
+    xivo_ip: str | None = None
+    certificate: Certificate | None = None
+
+    @property
+    def asterisk_host(self) -> str:
+        """Where the SIP websocket listens."""
+        return self.sip_host or self.host
 
 
 class Simulator:
@@ -49,7 +65,7 @@ class Simulator:
         self.certificate: Certificate | None = None
         self._tls: HttpServer | None = None
         if self.config.tls_port is not None:
-            self.certificate = self_signed((self.config.host, "localhost"))
+            self.certificate = self.config.certificate or self_signed(_names_of(self.config.host))
             self._tls = HttpServer(ssl_context=server_context(self.certificate))
         self.pbx: Pbx | None = None
         self.xuc = XucRest(self.lab)
@@ -65,7 +81,7 @@ class Simulator:
 
     @property
     def sip_url(self) -> str:
-        return f"ws://{self.config.host}:{self.sip_port}/ws"
+        return f"ws://{self.config.asterisk_host}:{self.sip_port}/ws"
 
     @property
     def tls_port(self) -> int:
@@ -92,7 +108,7 @@ class Simulator:
         self._sip.add_ws("/wssip", self._serve_sip, subprotocols=[SIP_SUBPROTOCOL])
         self._http.add_json("GET", "/status", self._status)
         self._add_xuc(self._http)
-        await self._sip.start(cfg.host, cfg.sip_port)
+        await self._sip.start(cfg.asterisk_host, cfg.sip_port)
         await self._http.start(cfg.host, cfg.http_port)
         if self._tls is not None and cfg.tls_port is not None:
             self._add_xuc(self._tls)
@@ -105,8 +121,11 @@ class Simulator:
             )
             await self._tls.start(cfg.host, cfg.tls_port)
         peer = PeerConfig(media_addresses=cfg.media_addresses, codecs=cfg.codecs)
-        self.pbx = Pbx(self.lab, PbxConfig(cfg.host, self.sip_port, peer), self.bus)
-        self.cti = CtiServer(self.lab, self.xuc, self.pbx, self.bus, cfg.host)
+        pbx_config = PbxConfig(cfg.asterisk_host, self.sip_port, peer)
+        self.pbx = Pbx(self.lab, pbx_config, self.bus)
+        self.cti = CtiServer(
+            self.lab, self.xuc, self.pbx, self.bus, cfg.xivo_ip or cfg.asterisk_host
+        )
         log.info("simulator listening: sip %s, xuc %s", self.sip_url, self.http_url)
 
     def _add_xuc(self, server: HttpServer) -> None:
@@ -120,7 +139,8 @@ class Simulator:
 
     async def _serve_sip(self, ws: ServerWs) -> None:
         assert self.pbx is not None
-        await serve_connection(ws, self.pbx, self.config.host, self.sip_port, secure=False)
+        host = self.config.asterisk_host
+        await serve_connection(ws, self.pbx, host, self.sip_port, secure=False)
 
     async def _serve_sip_tls(self, ws: ServerWs) -> None:
         assert self.pbx is not None
@@ -139,6 +159,8 @@ class Simulator:
         lines = [
             "xctest simulator",
             f"  SIP over WebSocket : {self.sip_url}  (also /wssip)",
+            f"  LineConfig.xivoIp  : {self.config.xivo_ip or self.config.asterisk_host}",
+            f"  media addresses    : {', '.join(self.config.media_addresses or ('all',))}",
             f"  XUC REST + CTI     : {self.http_url}{LOGIN_PATH}, {CTI_PATH}",
             f"  status             : {self.http_url}/status",
         ]
@@ -177,3 +199,9 @@ class Simulator:
 
     def __repr__(self) -> str:
         return f"<Simulator sip={self.sip_url} users={len(self.lab.users)}>"
+
+
+def _names_of(host: str) -> tuple[str, ...]:
+    """What the generated certificate names: the host, and ``localhost`` beside a loopback
+    address (a certificate naming hosts it is not served on would hide name mistakes)."""
+    return (host, "localhost") if host in ("127.0.0.1", "::1", "localhost") else (host,)

@@ -14,6 +14,7 @@ from typing import Any
 import aiohttp
 
 from xctest.errors import ConnectError
+from xctest.transport.tls import refusal
 
 DEFAULT_TIMEOUT = 5.0  # the official front-end's timeout for the auth calls (PROTOCOL.md §1.2)
 
@@ -60,6 +61,11 @@ async def request_json(
         ):
             text = await resp.text(errors="replace")
             status = resp.status
+    except aiohttp.ClientConnectorCertificateError as exc:
+        error = exc.certificate_error
+        if isinstance(error, ssl.SSLCertVerificationError):
+            raise ConnectError(f"{method} {refusal(url, error)}") from exc
+        raise ConnectError(f"{method} {url}: TLS certificate not accepted ({error})") from exc
     except (aiohttp.ClientError, OSError, TimeoutError, ssl.SSLError) as exc:
         raise ConnectError(f"{method} {url}: cannot reach the server ({exc!r})") from exc
     try:

@@ -49,7 +49,6 @@ def self_signed(hosts: tuple[str, ...] = ("127.0.0.1", "localhost"), days: int =
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
-    digest = cert.fingerprint(hashes.SHA256()).hex().upper()
     return Certificate(
         cert_pem=cert.public_bytes(serialization.Encoding.PEM),
         key_pem=key.private_bytes(
@@ -57,8 +56,26 @@ def self_signed(hosts: tuple[str, ...] = ("127.0.0.1", "localhost"), days: int =
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         ),
-        fingerprint=":".join(digest[i : i + 2] for i in range(0, len(digest), 2)),
+        fingerprint=fingerprint(cert),
     )
+
+
+def fingerprint(cert: x509.Certificate) -> str:
+    """SHA-256 fingerprint as ``AB:CD:…``."""
+    digest = cert.fingerprint(hashes.SHA256()).hex().upper()
+    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
+
+
+def load_certificate(cert_file: str, key_file: str) -> Certificate:
+    """A PEM certificate and its PEM key read from files (``OSError``/``ValueError`` when
+    unreadable or not PEM)."""
+    with open(cert_file, "rb") as f:
+        cert_pem = f.read()
+    with open(key_file, "rb") as f:
+        key_pem = f.read()
+    cert = x509.load_pem_x509_certificate(cert_pem)
+    serialization.load_pem_private_key(key_pem, password=None)  # fails early when it is no key
+    return Certificate(cert_pem, key_pem, fingerprint(cert))
 
 
 def server_context(cert: Certificate) -> ssl.SSLContext:
@@ -86,3 +103,13 @@ def client_context(
         ctx.verify_mode = ssl.CERT_NONE
         return ctx
     return ssl.create_default_context(cafile=cafile, cadata=cadata)
+
+
+def refusal(url: str, error: ssl.SSLCertVerificationError) -> str:
+    """What to say when ``url``'s certificate was not accepted: the TLS library's reason and
+    where the fix lies."""
+    reason = (error.verify_message or error.reason or str(error)).rstrip(".")
+    return (
+        f"{url}: TLS certificate not accepted: {reason} (trust its CA with tls.ca_file in the "
+        "target, serve a certificate that names this host, or set tls.verify: false)"
+    )

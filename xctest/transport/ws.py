@@ -6,6 +6,7 @@ XUC CTI channel, JSON text frames) and maps library errors onto ``xctest.errors`
 
 from __future__ import annotations
 
+import re
 import ssl
 from collections.abc import Sequence
 from typing import Protocol
@@ -15,8 +16,10 @@ from websockets.asyncio.client import ClientConnection
 from websockets.typing import Subprotocol
 
 from xctest.errors import ConnectError, ConnectionClosed
+from xctest.transport.tls import refusal
 
 SIP_SUBPROTOCOL = "sip"
+_TOKEN = re.compile(r"(?<=[?&]token=)[^&#]*")
 
 
 class WsConnection(Protocol):
@@ -30,6 +33,12 @@ class WsConnection(Protocol):
     async def recv(self) -> str: ...
 
     async def aclose(self) -> None: ...
+
+
+def without_token(url: str) -> str:
+    """``url`` with the value of a ``token`` query parameter hidden (a XUC token is a
+    credential: messages and reports never carry it)."""
+    return _TOKEN.sub("…", url)
 
 
 class ClientWs:
@@ -73,6 +82,7 @@ async def connect(
     user_agent: str | None = None,
 ) -> ClientWs:
     """Open a websocket; raise ``ConnectError`` naming the URL and the cause on failure."""
+    shown = without_token(url)
     protocols = [Subprotocol(p) for p in subprotocols] or None
     kwargs: dict[str, object] = {}
     if url.startswith("wss://"):
@@ -89,10 +99,12 @@ async def connect(
         )
     except websockets.InvalidStatus as exc:
         status = exc.response.status_code
-        raise ConnectError(f"{url}: server refused the websocket (HTTP {status})") from exc
+        raise ConnectError(f"{shown}: server refused the websocket (HTTP {status})") from exc
+    except ssl.SSLCertVerificationError as exc:
+        raise ConnectError(refusal(shown, exc)) from exc
     except (OSError, TimeoutError, websockets.InvalidHandshake, ssl.SSLError) as exc:
-        raise ConnectError(f"{url}: cannot connect ({exc})") from exc
+        raise ConnectError(f"{shown}: cannot connect ({exc})") from exc
     if subprotocols and conn.subprotocol not in subprotocols:
         await conn.close()
-        raise ConnectError(f"{url}: server did not accept subprotocol {list(subprotocols)}")
+        raise ConnectError(f"{shown}: server did not accept subprotocol {list(subprotocols)}")
     return ClientWs(url, conn)

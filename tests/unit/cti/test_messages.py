@@ -362,10 +362,7 @@ def test_ice_server_json_forms() -> None:
     [
         ("stun:a", "ICE server must be an object, got string"),
         ({}, 'ICE server is missing field "urls"'),
-        (
-            {"urls": [1]},
-            'ICE server field "urls" must be a string or an array of strings, got array',
-        ),
+        ({"urls": [1]}, 'ICE server field "urls[0]" must be a string, got number'),
         ({"url": None}, 'ICE server is missing field "urls"'),
         ({"urls": "s", "ttl": "60"}, 'ICE server field "ttl" must be an integer, got string'),
         ({"urls": "s", "ttl": True}, 'ICE server field "ttl" must be an integer, got boolean'),
@@ -672,3 +669,92 @@ def test_phone_events_round_trip(event: m.PhoneEvent) -> None:
 def test_current_calls_round_trip(events: list[m.PhoneEvent]) -> None:
     msg = m.CurrentCallsPhoneEvents(tuple(events))
     assert m.decode_message(m.encode_message(msg)) == msg
+
+
+# --- tolerant decoding (the phone's): lossless conversions kept and noted ----------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "value", "note"),
+    [
+        (
+            '{"msgType":"LineConfig","ctiMessage":{"id":"12","name":"a","password":"p",'
+            '"xivoIp":"h","sipPort":5060}}',
+            "sip_port",
+            "5060",
+            'CTI message "LineConfig" field "sipPort": number 5060 taken as \'5060\'',
+        ),
+        (
+            '{"msgType":"LineConfig","ctiMessage":{"id":12,"name":"a","password":"p",'
+            '"xivoIp":"h"}}',
+            "id",
+            "12",
+            'CTI message "LineConfig" field "id": number 12 taken as \'12\'',
+        ),
+        (
+            '{"msgType":"LineConfig","ctiMessage":{"id":"1","name":"a","password":"p",'
+            '"xivoIp":"h","webRtc":"true"}}',
+            "web_rtc",
+            True,
+            'CTI message "LineConfig" field "webRtc": string "true" taken as True',
+        ),
+        (
+            '{"msgType":"UserConfigUpdate","ctiMessage":{"userId":"7","fullName":null}}',
+            "user_id",
+            7,
+            'CTI message "UserConfigUpdate" field "userId": string "7" taken as 7',
+        ),
+        (
+            '{"msgType":"IceConfig","ctiMessage":{"turnConfig":{"urls":["t"],"ttl":3600.0}}}',
+            "turn_config",
+            m.IceServer(("t",), ttl=3600),
+            'CTI message "IceConfig" field "turnConfig.ttl": number 3600.0 taken as 3600',
+        ),
+    ],
+)
+def test_a_tolerant_decoder_converts_what_converts_without_loss(text, field, value, note) -> None:
+    notes: list[str] = []
+    msg = m.decode_message(text, notes)
+    assert getattr(msg, field) == value
+    assert notes == [note]
+    with pytest.raises(CtiProtocolError):  # the strict decoder (the simulator's) refuses it
+        m.decode_message(text)
+
+
+def test_a_tolerant_decoder_keeps_a_phone_event_with_numeric_user_data() -> None:
+    text = (
+        '{"msgType":"PhoneEvent","ctiMessage":{"eventType":"EventRinging","DN":1001,'
+        '"userData":{"XIVO_USERID":7,"USR_vip":true,"SIPCALLID":"c1","USR_gone":null}}}'
+    )
+    notes: list[str] = []
+    event = m.decode_message(text, notes)
+    assert isinstance(event, m.PhoneEvent)
+    assert event.dn == "1001"
+    assert dict(event.user_data) == {"XIVO_USERID": "7", "USR_vip": "true", "SIPCALLID": "c1"}
+    assert len(notes) == 4 and any(
+        "\"userData.USR_gone\": null null taken as 'absent'" in n for n in notes
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        (  # xc_webrtc throws on a password that is not text: never converted
+            '{"msgType":"LineConfig","ctiMessage":{"id":"1","name":"a","password":1234,'
+            '"xivoIp":"h"}}',
+            'field "password" must be a string, got number',
+        ),
+        (  # "12a" is no integer, an object is no text
+            '{"msgType":"UserConfigUpdate","ctiMessage":{"userId":"12a","fullName":null}}',
+            'field "userId" must be an integer, got string',
+        ),
+        (
+            '{"msgType":"PhoneEvent","ctiMessage":{"eventType":"EventRinging","DN":"1",'
+            '"userData":{"X":{"a":1}}}}',
+            'field "userData.X" must be a string, got object',
+        ),
+    ],
+)
+def test_a_tolerant_decoder_still_refuses_what_does_not_convert(text, error) -> None:
+    with pytest.raises(CtiProtocolError, match=error):
+        m.decode_message(text, [])

@@ -174,3 +174,41 @@ def test_cti_url_encodes_the_token() -> None:
 def test_cti_url_refuses_other_bases(base: str) -> None:
     with pytest.raises(ValueError, match="XUC base URL must be http"):
         cti_url(base, "abc")
+
+
+@pytest.mark.parametrize(
+    ("body", "token", "notes"),
+    [
+        ({"login": "alice", "token": "t", "TTL": 3600}, AuthToken("alice", "t", 3600), []),
+        (
+            {"token": "t", "TTL": 3600},
+            AuthToken("alice", "t", 3600),
+            ["token answer field \"login\": null taken as 'alice'"],
+        ),
+        (
+            {"login": "alice", "token": "t", "TTL": "3600"},
+            AuthToken("alice", "t", 3600),
+            ["token answer field \"TTL\": string '3600' taken as 3600"],
+        ),
+        (
+            {"login": "alice", "token": "t", "TTL": 3600.0},
+            AuthToken("alice", "t", 3600),
+            ['token answer field "TTL": number 3600.0 taken as 3600'],
+        ),
+        (
+            {"login": "alice", "token": "t"},
+            AuthToken("alice", "t", None),
+            ['token answer field "TTL": null None taken as None'],
+        ),
+    ],
+)
+def test_a_real_xucs_token_answer_is_read_tolerantly(body, token, notes) -> None:
+    said: list[str] = []
+    assert AuthToken.from_answer(body, "alice", said) == token
+    assert said == notes
+
+
+def test_a_token_answer_needs_its_token() -> None:
+    with pytest.raises(RestBodyError, match='missing field "token"'):
+        AuthToken.from_answer({"login": "alice", "TTL": 1}, "alice", [])
+    assert AuthToken("a", "t", None).to_json() == {"login": "a", "token": "t"}

@@ -105,3 +105,6 @@ async def test_keypad_sends_info_and_queues_tones_on_every_connected_call():
         ("INFO", "c2", info_body("#")),
     ]
     assert second.mix.inserting
+    # two requests, two transactions: each INFO has its own Via branch (RFC 3261 §8.1.1.7)
+    branches = {r.headers.get("Via").split("branch=")[1].split(";")[0] for r in channel.requests}
+    assert len(branches) == 2

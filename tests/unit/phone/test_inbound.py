@@ -51,6 +51,33 @@ async def test_in_dialog_requests_are_routed_by_method():
     assert channel.responses[-1].status == 200 and ended == [(call, REASON_BYE)]
 
 
+async def test_every_method_the_phone_allows_is_answered():
+    # what the phone advertises (INVITE's Allow, OPTIONS' answer) it must not refuse with 501
+    call, remote = connected_call()
+    inbound, channel, spawned, _ = make_inbound(call)
+    answered = {}
+    for method in ALLOW.replace(" ", "").split(","):
+        if method in ("ACK", "CANCEL", "BYE", "INVITE"):  # their own tests
+            continue
+        await deliver(inbound, spawned, remote.create_request(method, via=IDENTITY.via()))
+        answered[method] = channel.responses[-1].status
+    assert answered == {"OPTIONS": 200, "INFO": 200, "UPDATE": 200}
+
+
+async def test_an_update_with_an_offer_is_answered_like_a_reinvite():
+    call, remote = connected_call()
+    inbound, channel, spawned, _ = make_inbound(call)
+    held = with_direction(SDP, Direction.SENDONLY).encode()
+    update = remote.create_request(
+        "UPDATE", via=IDENTITY.via(), body=held, content_type="application/sdp"
+    )
+    await deliver(inbound, spawned, update)
+    answer = channel.responses[-1]
+    assert answer.status == 200 and answer.contact is not None
+    assert offered_direction(answer.text) is Direction.RECVONLY
+    assert call.remote_held
+
+
 async def test_requests_for_unknown_calls_get_481():
     call, remote = connected_call()
     inbound, channel, spawned, _ = make_inbound()

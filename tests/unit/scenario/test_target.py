@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from xctest.errors import SourceLocation, TargetError
-from xctest.scenario.target import Account, SimulatorSettings, Target, load_target
+from xctest.scenario.target import Account, SimulatorSettings, SipWebsocket, Target, load_target
 
 
 def write(tmp_path: Path, text: str, name: str = "lab.target.yaml") -> Path:
@@ -162,7 +164,8 @@ def test_a_missing_or_non_mapping_file_is_a_target_error(tmp_path):
     ("fields", "port"),
     [
         ({"xuc": "https://xivo.example"}, 443),
-        ({"xuc": "http://xivo.example"}, 80),
+        ({"xuc": "http://xivo.example"}, 5039),  # XUC's own port: Asterisk is on 5039
+        ({"xuc": "http://xivo.example:8090"}, 5039),
         ({"xuc": "https://xivo.example:8443"}, 8443),
         ({"xuc": "https://xivo.example:8443", "sip_port": 5039}, 5039),
         ({"simulator": {}}, None),
@@ -171,6 +174,54 @@ def test_a_missing_or_non_mapping_file_is_a_target_error(tmp_path):
 )
 def test_websocket_port(fields, port):
     assert Target.model_validate(fields).websocket_port == port
+
+
+@pytest.mark.parametrize(
+    ("fields", "where"),
+    [
+        # xc_webrtc's pages: over TLS the page's (XUC's) host and port, /wssip
+        ({"xuc": "https://xivo.example:8443"}, SipWebsocket(True, 8443, host="xivo.example")),
+        ({"xuc": "https://10.0.0.5"}, SipWebsocket(True, 443, host="10.0.0.5")),
+        ({"xuc": "https://[fd00::5]:8443"}, SipWebsocket(True, 8443, host="fd00::5")),
+        # over plain http: LineConfig.xivoIp (host None) on Asterisk's 5039, /ws
+        ({"xuc": "http://xivo.example:8090"}, SipWebsocket(False, 5039)),
+        ({"xuc": "http://xivo.example:8090", "sip_port": 8088}, SipWebsocket(False, 8088)),
+        (
+            {"xuc": "https://cc.example", "sip_url": "wss://sbc.example:7443"},
+            SipWebsocket(True, 7443, host="sbc.example"),
+        ),
+        (
+            {"xuc": "https://cc.example", "sip_url": "ws://10.1.1.1:5039/ws-custom"},
+            SipWebsocket(False, 5039, url="ws://10.1.1.1:5039/ws-custom"),
+        ),
+    ],
+)
+def test_the_sip_websocket_is_chosen_as_xc_webrtc_pages_choose_it(fields, where):
+    assert Target.model_validate(fields).sip_websocket() == where
+
+
+@pytest.mark.parametrize(
+    ("fields", "error"),
+    [
+        ({"xuc": "https://x", "sip_url": "https://x/wssip"}, "is not a ws:// or wss:// URL"),
+        ({"xuc": "https://x", "sip_url": "wss://x/wssip?token=1"}, "xctest appends ?token="),
+        ({"xuc": "https://x", "media": {"addresses": ["eth0"]}}, "'eth0' is not an IP address"),
+        (
+            {"xuc": "https://x", "media": {"addresses": ["10.0.0.1"], "interface": "eth0"}},
+            "either 'addresses' or 'interface'",
+        ),
+        ({"simulator": {}, "media": {"addresses": ["10.0.0.1"]}}, "'media' is for a real XiVO"),
+        ({"simulator": {}, "sip_url": "ws://x/ws"}, "'sip_url' is for a real XiVO"),
+    ],
+)
+def test_sip_url_and_media_are_checked(fields, error):
+    with pytest.raises(ValidationError, match=re.escape(error)):
+        Target.model_validate(fields)
+
+
+def test_media_addresses_are_kept():
+    target = Target.model_validate({"xuc": "https://x", "media": {"addresses": ["198.18.0.2"]}})
+    assert target.media is not None and target.media.addresses == ("198.18.0.2",)
 
 
 @pytest.mark.parametrize(
