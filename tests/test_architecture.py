@@ -82,6 +82,9 @@ FORBIDDEN = {
             "junit",
         )
     },
+    # `xctest check` logs in through the scenario layer's Xivo, never the simulator directly
+    "xctest.check": ["xctest.sim", "xctest.sip", "xctest.media", "aiortc"],
+    "xctest.check.lines": ["asyncio", "xctest.phone", "xctest.scenario", "xctest.transport"],
     "xctest.errors": ["xctest."],
     "xctest.clock": ["xctest."],
     "xctest.results": ["xctest."],
@@ -173,6 +176,7 @@ def test_the_rules_catch_breaches():
     assert violations("xctest.scenario.model", {"xctest.phone.phone"}) != []
     assert violations("xctest.yamlsource", {"xctest.results"}) != []
     assert violations("xctest.yamlsource", {"xctest.errors", "yaml"}) == []
+    assert violations("xctest.check.account", {"xctest.sim.simulator"}) != []
 
 
 def test_relative_imports_are_resolved(tmp_path):

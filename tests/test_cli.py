@@ -215,6 +215,30 @@ def test_a_party_the_target_cannot_log_in_stops_the_run_before_any_call(tmp_path
     assert "scenario(s) against" not in out.stdout
 
 
+def test_check_against_the_simulator_passes_every_step():
+    out = run("check", timeout=60)
+    assert out.returncode == 0, out.stdout + out.stderr
+    for section in ("alice (login alice)", "bob (login bob)", "test call alice -> bob (1002)"):
+        assert f"\n{section}\n" in out.stdout, out.stdout
+    assert "  ok    bob hears alice  in 100% of 1 s" in out.stdout, out.stdout
+    assert out.stdout.rstrip().splitlines()[-1] == "PASSED: 22 ok"
+
+
+def test_check_names_the_failing_step_and_the_fix(tmp_path):
+    lab = default_lab().model_dump(mode="json")
+    lab["users"][1]["has_device"] = True  # bob's line has a desk phone
+    (tmp_path / "lab.yaml").write_text(yaml.safe_dump(lab))
+    (tmp_path / "t.yaml").write_text("simulator: {lab: lab.yaml}\n")
+    out = run("check", "--target", str(tmp_path / "t.yaml"), timeout=60)
+    assert out.returncode == 1, out.stdout + out.stderr
+    bob = out.stdout.split("\nbob (login bob)\n")[1].split("\n\n")[0].splitlines()
+    assert bob[3].startswith("  FAIL  LineConfig ") and "hasDevice true" in bob[3], bob
+    assert bob[4].strip() == "-> xc_webrtc only starts on a line without a desk phone", bob
+    assert [line.split()[0] for line in bob[5:]] == ["skip"] * 4, bob
+    assert "needs two accounts that log in; 1 did" in out.stdout
+    assert out.stdout.rstrip().splitlines()[-1].startswith("FAILED: ")
+
+
 def test_sim_serves_a_given_certificate_and_stops_on_sigterm(tmp_path):
     import signal
 

@@ -86,3 +86,18 @@ def test_readme_reference_lists_every_word_of_the_language():
         assert f"| `{source}` |" in expectations, source
     for name in (*WEBRTC_EVENTS, *PHONE_EVENTS, *SIP_METHODS):
         assert f"`{name}`" in expectations, name
+
+
+@pytest.mark.integration
+def test_readme_check_example_has_the_steps_and_layout_xctest_check_prints():
+    text = README.read_text(encoding="utf-8")
+    shown = re.search(r"```\n(alice \(login qa\.alice\)\n.*?)```", text, re.S).group(1)
+    out = subprocess.run(
+        [sys.executable, "-m", "xctest", "check"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stdout + out.stderr
+    line = re.compile(r"^  (ok|warn|FAIL|skip)  +(\S.*?)  +\S")
+    steps = [m.group(2).strip() for m in map(line.match, shown.splitlines()) if m]
+    printed = [m.group(2).strip() for m in map(line.match, out.stdout.splitlines()) if m]
+    assert len(steps) >= 14 and steps == printed[: len(steps) - 6] + printed[-6:]

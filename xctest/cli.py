@@ -1,6 +1,7 @@
-"""``xctest`` command line: ``run`` (run scenario files, write a report), ``sim`` (run the
-built-in XiVO simulator), ``validate`` (check scenario files without placing a call),
-``report`` (one HTML page from JSON-lines reports) and ``schema`` (the scenario JSON Schema).
+"""``xctest`` command line: ``run`` (run scenario files, write a report), ``check`` (a XiVO
+step by step, then one test call), ``sim`` (run the built-in XiVO simulator), ``validate``
+(check scenario files without placing a call), ``report`` (one HTML page from JSON-lines
+reports) and ``schema`` (the scenario JSON Schema).
 
 Thin composition root: parses arguments, configures logging, wires the layers.
 """
@@ -19,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from xctest import __version__
+from xctest.check import check_target
 from xctest.errors import ScenarioError, XctestError
 from xctest.scenario import SCENARIO_SUFFIX, Scenario, json_schema, load_scenarios
 from xctest.scenario.report import (
@@ -71,6 +73,19 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-k", dest="select", help="only scenarios whose name contains this")
     run.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failure")
     run.add_argument("--junitxml", metavar="FILE", help="also write JUnit XML (for CI servers)")
+    check = sub.add_parser(
+        "check",
+        help="check a XiVO step by step (log-in, line, SIP, media) and place one test call",
+    )
+    check.add_argument("--target", help="target file (default: the built-in simulator)")
+    check.add_argument(
+        "--party",
+        action="append",
+        metavar="NAME",
+        help="check this party (repeatable; default: every party of the target; the "
+        "simulator: its first two users); the first two that log in make the test call",
+    )
+    check.add_argument("--no-call", action="store_true", help="no test call")
     validate = sub.add_parser("validate", help="check scenario files; no call is placed")
     validate.add_argument("paths", nargs="+", help=f"*{SCENARIO_SUFFIX} files or folders")
     sub.add_parser("schema", help="print the JSON Schema of scenario files (for editors)")
@@ -156,6 +171,13 @@ async def _run(args: argparse.Namespace) -> int:
     return 0 if results and all(r.passed for r in results) else 1
 
 
+async def _check(args: argparse.Namespace) -> int:
+    target = load_target(args.target) if args.target else Target.default()
+    report = await check_target(target, args.party or (), call=not args.no_call)
+    print(report.render(), flush=True)
+    return 0 if report.passed else 1
+
+
 def _validate(paths: Sequence[str]) -> int:
     found = _load_files(paths, "validate")
     if found is None:
@@ -222,6 +244,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             except KeyboardInterrupt:  # what was run is written; the summary is printed
                 print("interrupted: the rest is not run", file=sys.stderr)
                 return INTERRUPTED
+        if args.command == "check":
+            return asyncio.run(_check(args))
         if args.command == "validate":
             return _validate(args.paths)
         if args.command == "report":

@@ -79,3 +79,20 @@ async def test_wssip_paths_with_proxy_suffix_and_token_are_served(tls_sim, make_
     # Asterisk's own /ws ignores the query (nginx is what checks it)
     plain = await make_phone("bob", sim_=tls_sim, ws_url=tls_sim.sip_url + "?token=abc123")
     assert plain.registered
+
+
+async def test_a_tls_probe_says_whether_the_certificate_is_accepted_and_what_it_names(tls_sim):
+    from xctest.transport.tls import probe_tls
+
+    host, port = "127.0.0.1", tls_sim.tls_port
+    good = await probe_tls(host, port, client_context(cadata=tls_sim.certificate.cert_pem.decode()))
+    assert good.verified and good.error is None
+    assert good.cert.names == ("localhost", "127.0.0.1")
+    assert good.cert.fingerprint == tls_sim.certificate.fingerprint
+    wrong = await probe_tls(host, port, client_context(cadata=_other_ca()))
+    assert not wrong.verified and wrong.error == "self-signed certificate"
+    assert wrong.cert == good.cert  # read without verification, to say what it is
+    off = await probe_tls(host, port, client_context(verify=False))
+    assert not off.verified and off.error is None and off.cert == good.cert
+    closed = await probe_tls(host, 1, client_context(verify=False))
+    assert closed.cert is None and "no TLS handshake with 127.0.0.1:1" in closed.error

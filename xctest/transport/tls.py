@@ -4,6 +4,7 @@ nginx test setup) and client contexts with verification on (CA file or data) or 
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import ipaddress
 import os
@@ -113,3 +114,82 @@ def refusal(url: str, error: ssl.SSLCertVerificationError) -> str:
         f"{url}: TLS certificate not accepted: {reason} (trust its CA with tls.ca_file in the "
         "target, serve a certificate that names this host, or set tls.verify: false)"
     )
+
+
+@dataclass(frozen=True)
+class CertInfo:
+    """What a served certificate says: subject, the names it is valid for, issuer, expiry,
+    SHA-256 fingerprint."""
+
+    subject: str
+    names: tuple[str, ...]
+    issuer: str
+    not_after: datetime.datetime
+    fingerprint: str
+
+    def describe(self) -> str:
+        names = ", ".join(self.names) or "no subjectAltName"
+        return (
+            f"certificate for {names} (subject {self.subject}, issuer {self.issuer}, valid "
+            f"until {self.not_after:%Y-%m-%d})"
+        )
+
+
+def describe_certificate(der: bytes) -> CertInfo:
+    """Read a DER certificate (as a TLS handshake delivers it)."""
+    cert = x509.load_der_x509_certificate(der)
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        names = tuple(
+            [str(n) for n in san.get_values_for_type(x509.DNSName)]
+            + [str(n) for n in san.get_values_for_type(x509.IPAddress)]
+        )
+    except x509.ExtensionNotFound:
+        names = ()
+    return CertInfo(
+        subject=cert.subject.rfc4514_string(),
+        names=names,
+        issuer=cert.issuer.rfc4514_string(),
+        not_after=cert.not_valid_after_utc,
+        fingerprint=fingerprint(cert),
+    )
+
+
+@dataclass(frozen=True)
+class TlsProbe:
+    """One TLS handshake with a server: was its certificate accepted (``error`` says why not),
+    and what it is (also when refused: a second handshake without verification reads it)."""
+
+    verified: bool
+    error: str | None
+    cert: CertInfo | None
+
+
+async def probe_tls(
+    host: str, port: int, context: ssl.SSLContext, timeout: float = 5.0
+) -> TlsProbe:
+    """Handshake with ``host:port`` under ``context`` (the client's trust); never raises."""
+
+    async def peer_der(ctx: ssl.SSLContext) -> bytes | None:
+        _, writer = await asyncio.wait_for(
+            asyncio.open_connection(host, port, ssl=ctx, server_hostname=host), timeout
+        )
+        try:
+            ssl_object = writer.get_extra_info("ssl_object")
+            return ssl_object.getpeercert(binary_form=True) if ssl_object else None
+        finally:
+            writer.close()
+
+    error: str | None = None
+    try:
+        der = await peer_der(context)
+    except ssl.SSLCertVerificationError as exc:
+        error = (exc.verify_message or str(exc)).rstrip(".")
+        try:
+            der = await peer_der(client_context(verify=False))
+        except (OSError, TimeoutError, ssl.SSLError):
+            der = None
+    except (OSError, TimeoutError, ssl.SSLError) as exc:
+        return TlsProbe(False, f"no TLS handshake with {host}:{port}: {exc!r}", None)
+    cert = describe_certificate(der) if der else None
+    return TlsProbe(error is None and context.verify_mode != ssl.CERT_NONE, error, cert)
