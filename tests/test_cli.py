@@ -276,3 +276,17 @@ def test_sim_refuses_a_certificate_without_its_key(tmp_path):
     assert out.returncode == 2 and "--tls-cert and --tls-key go together" in out.stderr
     out = run("sim", "--tls", "--tls-cert", str(tmp_path / "c.pem"), "--tls-key", "nowhere.pem")
     assert out.returncode == 2 and "cannot use" in out.stderr, out.stderr
+
+
+def test_check_names_a_refused_register_and_the_fix(tmp_path):
+    lab = default_lab().model_dump(mode="json")
+    lab["users"][0]["xuc_line_password"] = "stale"  # XUC gives alice a secret Asterisk refuses
+    (tmp_path / "lab.yaml").write_text(yaml.safe_dump(lab))
+    (tmp_path / "t.yaml").write_text("simulator: {lab: lab.yaml}\n")
+    out = run("check", "--target", str(tmp_path / "t.yaml"), "--party", "alice", "--no-call")
+    assert out.returncode == 1, out.stdout + out.stderr
+    alice = out.stdout.split("\nalice (login alice)\n")[1].split("\n\n")[0].splitlines()
+    assert alice[6].startswith("  FAIL  REGISTER ") and "refused: 403 Forbidden" in alice[6]
+    assert "the SIP secret XUC's LineConfig gives was refused" in alice[7], alice
+    assert alice[8].split()[:2] == ["skip", "media"], alice
+    assert "test call" not in out.stdout  # --no-call

@@ -206,7 +206,7 @@ class CtiServer:
         return m.LineConfig(
             id=str(self.lab.user_id(user.login)),
             name=user.line_name,
-            password=user.line_password,
+            password=user.xuc_line_password or user.line_password,
             xivo_ip=self.xivo_ip,
             sip_proxy_name=self.lab.sip_domain,
             web_rtc=user.webrtc,

@@ -30,6 +30,11 @@ class User(BaseModel):
     simultaneous_calls: int = Field(default=2, ge=1, description="calls the line accepts")
     webrtc: bool = Field(default=True, description="LineConfig webRtc: a WebRTC line")
     has_device: bool = Field(default=False, description="LineConfig hasDevice: a desk phone too")
+    xuc_line_password: str | None = Field(
+        default=None,
+        description="the SIP secret XUC's LineConfig gives when it differs from the line's "
+        "(a stale XUC cache: the REGISTER is refused); default: line_password",
+    )
 
     @property
     def display_name(self) -> str:
