@@ -128,13 +128,19 @@ async def check_account(
     section = Section(f"{party} (login {login})")
     cti, phone = trace.cti, trace.phone
     cause = error.__cause__ if error is not None and error.__cause__ is not None else error
+
+    def stop(step: str, detail: str, fix: str = "") -> tuple[Section, None]:
+        """``step`` failed: it says why, and the steps after it are not reached."""
+        section.add(step, Outcome.FAIL, detail, fix)
+        section.skip(*STEPS[STEPS.index(step) + 1 :])
+        _note_conversions(cti, report)
+        return section, None
+
     shown = str(cause) if cause is not None else ""
     base = xivo.base_url
 
     if cti is None or cti.token is None:
-        section.add("REST login", Outcome.FAIL, shown or "no token", _login_fix(cause, party, base))
-        section.skip(*STEPS[1:])
-        return section, None
+        return stop("REST login", shown or "no token", _login_fix(cause, party, base))
     ttl = cti.token.ttl
     section.add(
         "REST login",
@@ -146,14 +152,11 @@ async def check_account(
 
     logged_on = _first(cti, LoggedOn)
     if logged_on is None:
-        section.add(
+        return stop(
             "CTI websocket",
-            Outcome.FAIL,
             shown,
             f"the CTI websocket ({without_token(cti_url(base, 'x'))}) must answer at xuc's host",
         )
-        section.skip(*STEPS[2:])
-        return section, None
     section.add("CTI websocket", Outcome.OK, f"{without_token(cti_url(base, 'x'))}: LoggedOn")
     order = [m.wire_type() for m in cti.received if m.wire_type() != "LinkStatusUpdate"][:3]
     report.note("Q10 first CTI messages", ", ".join(order))
@@ -172,20 +175,15 @@ async def check_account(
 
     line = _first(cti, LineConfig)
     if line is None:
-        section.add(
+        return stop(
             "LineConfig",
-            Outcome.FAIL,
             shown or "no LineConfig",
             "XUC must answer getConfig line with the user's LineConfig",
         )
-        section.skip(*STEPS[4:])
-        return section, None
     report.note("Q13 LineConfig fields", ", ".join(sorted(line.to_payload())))
     problem = line_problem(line)
     if problem:
-        section.add("LineConfig", Outcome.FAIL, _line_text(line), problem.split(": ", 1)[-1])
-        section.skip(*STEPS[4:])
-        return section, None
+        return stop("LineConfig", _line_text(line), problem.split(": ", 1)[-1])
     if line.number or (trace.account and trace.account.number):
         section.add("LineConfig", Outcome.OK, _line_text(line))
     else:
@@ -198,14 +196,11 @@ async def check_account(
 
     ice = _first(cti, IceConfig)
     if ice is None:
-        section.add(
+        return stop(
             "IceConfig",
-            Outcome.FAIL,
             shown or "no IceConfig",
             "XUC must answer getIceConfig (xc_webrtc does not start without it): a XUC too old?",
         )
-        section.skip(*STEPS[5:])
-        return section, None
     section.add("IceConfig", Outcome.OK, _ice_text(ice))
     report.note("Q14 IceConfig", _ice_text(ice))
 
@@ -219,9 +214,7 @@ async def check_account(
         fix = "sip_url or sip_port in the target (where /wssip or Asterisk's /ws answers)"
         if tls_error:
             fix = "tls.ca_file or tls.verify in the target, or the XiVO's certificate"
-        section.add("SIP websocket", Outcome.FAIL, f"{url}: {shown}{tls_text}", fix)
-        section.skip(*STEPS[6:])
-        return section, None
+        return stop("SIP websocket", f"{url}: {shown}{tls_text}", fix)
     section.add("SIP websocket", Outcome.OK, f"{url}{tls_text}")
 
     identity = phone.identity
@@ -230,18 +223,25 @@ async def check_account(
         fix = ""
         if isinstance(cause, RegistrationFailed):
             fix = "the SIP secret XUC's LineConfig gives was refused: check the line in XiVO"
-        section.add("REGISTER", Outcome.FAIL, f"{who}: {shown}", fix)
-        section.skip(*STEPS[7:])
-        return section, None
+        return stop("REGISTER", f"{who}: {shown}", fix)
     granted = phone.registration.granted
     section.add("REGISTER", Outcome.OK, f"{who}: registered, expires {granted} s")
     report.note("Q21 REGISTER expiry granted", f"{granted} s")
 
     await _media_line(xivo, made, section)
     await _ping_answer(cti, report)
+    _note_conversions(cti, report)
+    return section, made
+
+
+def _note_conversions(cti: CtiClient | None, report: CheckReport) -> None:
+    """What XUC sent with another JSON type than documented (taken converted) or refused."""
+    if cti is None:
+        return
     for text in cti.conversions.values():
         report.note("fields taken converted", text)
-    return section, made
+    for problem in cti.refused:
+        report.note("frames refused", problem)
 
 
 async def _media_line(xivo: Xivo, party: Party, section: Section) -> None:

@@ -6,6 +6,7 @@ CTI as XiVO's front-ends do it.  Each step's line says what it saw, or what to c
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 
 from xctest.check.lines import CheckReport, Outcome, Section
@@ -25,6 +26,20 @@ _MEDIA_FIX = (
     "the far end's candidates must be reachable over UDP from here (XiVO's media address, a "
     "firewall?), or set media (addresses or interface) in the target"
 )
+
+
+def answer_facts(sdp: str) -> str:
+    """The DTLS role (``a=setup``) and the codec (first payload type of the audio m-line) of
+    an SDP answer."""
+    setup = re.search(r"^a=setup:(\S+)", sdp, re.M)
+    media = re.search(r"^m=audio \S+ \S+ (\d+)", sdp, re.M)
+    codec = None
+    if media is not None:
+        codec = re.search(rf"^a=rtpmap:{media.group(1)} (\S+)", sdp, re.M)
+    return (
+        f"a=setup:{setup.group(1) if setup else '(none)'}, codec "
+        f"{codec.group(1) if codec else '(none)'}"
+    )
 
 
 def _marks(party: Party) -> tuple[int, int, int]:
@@ -104,6 +119,7 @@ async def check_call(a: Party, b: Party, report: CheckReport) -> Section:
         )
         paths = [f"{p.name} {c.peer.ice_path().selected}" for p, c in ((a, call_a), (b, call_b))]
         section.add("media", Outcome.OK, "; ".join(paths))
+        report.note("Q15 the XiVO's SDP answer to a call", answer_facts(call_a.peer.remote_sdp))
         await _hears(b, call_b, a, section)
         await _hears(a, call_a, b, section)
     except (TimeoutError, MediaError):

@@ -168,6 +168,12 @@ class Peer:
     def is_connected(self) -> bool:
         return self._connected.is_set()
 
+    @property
+    def remote_sdp(self) -> str:
+        """The far end's SDP as applied (empty before it came)."""
+        description = self._pc.remoteDescription
+        return str(description.sdp) if description is not None else ""
+
     def ice_path(self) -> IcePath:
         """The ICE state, candidates and selected pair of this leg (read from aiortc and
         aioice; the selected pair comes from aioice's nominated pair)."""
