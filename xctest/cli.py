@@ -60,6 +60,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="ADDR",
         help="an address the PBX's media gathers on (repeatable; default: --host)",
     )
+    sim.add_argument(
+        "--codec",
+        action="append",
+        metavar="NAME",
+        help="a codec the PBX's media offers and accepts, in order (repeatable: PCMU, PCMA, "
+        "opus; default: aiortc's order, Opus first)",
+    )
     sim.add_argument("--http-port", type=int, default=8090, help="XUC HTTP port")
     sim.add_argument("--tls", action="store_true", help="also serve https:// and wss://")
     sim.add_argument("--tls-port", type=int, default=8443, help="TLS port (with --tls)")
@@ -210,6 +217,7 @@ async def _run_sim(args: argparse.Namespace) -> int:
         sip_port=args.sip_port,
         http_port=args.http_port,
         media_addresses=media or None,
+        codecs=tuple(args.codec or ()),
         tls_port=args.tls_port if args.tls else None,
         sip_host=args.sip_host,
         xivo_ip=args.xivo_ip,

@@ -93,3 +93,15 @@ async def test_negative_control_muted_microphone_is_not_heard(make_phone):
     assert incoming.presence("alice", t0, t1) >= SHARE
     with pytest.raises(AssertionError):
         assert out.presence("bob", t0, t1) >= SHARE
+
+
+async def test_the_echo_number_sends_the_caller_back_what_it_hears(make_phone, sim):
+    alice = await make_phone("alice")
+    out = await alice.dial(sim.lab.echo_number)
+    await out.wait_state(CallState.CONNECTED, 10)
+    t0 = await out.wait_heard("alice")  # her own signature, through the PBX and back
+    await out.wait_audio_until(t0 + WINDOW, 5)
+    assert out.presence("alice", t0, t0 + WINDOW) >= SHARE
+    assert out.presence("bob", t0, t0 + WINDOW) == 0.0
+    await alice.hangup(out.sip_call_id)
+    await out.wait_state(CallState.TERMINATED, 10)

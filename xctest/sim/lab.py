@@ -97,11 +97,19 @@ class Lab(BaseModel):
     no_answer_timeout: float = Field(
         default=30.0, gt=0.0, description="seconds a callee may ring before the caller gets 480"
     )
+    echo_number: str | None = Field(
+        default="*43",
+        pattern=r"^[0-9*#+]+$",
+        description="a number the PBX answers itself, sending back what it hears (an echo "
+        "test, like Asterisk's Echo()); null: none",
+    )
     xuc: XucWire = Field(default_factory=XucWire, description="what the simulated XUC sends")
     users: tuple[User, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _unique(self) -> Lab:
+        if self.echo_number is not None and self.user_by_number(self.echo_number) is not None:
+            raise ValueError(f"echo_number {self.echo_number!r} is also a user's number")
         for attr in ("login", "number", "line_name"):
             seen: set[str] = set()
             for user in self.users:

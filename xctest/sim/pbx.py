@@ -122,6 +122,9 @@ class Pbx(Switch):
         assert caller is not None  # the guard only accepts lab lines
         await conn.respond(req, 100)  # Asterisk says Trying before the dial plan runs
         target = req.uri.user or ""
+        if target == self.lab.echo_number:
+            await self._echo(conn, req, caller, target)
+            return
         callee = self.lab.user_by_number(target)
         if callee is None:
             await conn.respond(req, 404, headers=[("Reason", 'Q.850;cause=1;text="Unallocated"')])
@@ -156,6 +159,19 @@ class Pbx(Switch):
         bridge = Bridge(a, b)
         self.bridges.append(bridge)
         self.spawn(self._outbound(bridge, b_invite, answer_sdp), f"call {a.call_id}")
+
+    async def _echo(self, conn: SipConnection, req: Request, caller: User, number: str) -> None:
+        """The echo test: the PBX answers and sends the caller back what it receives."""
+        variables = call_variables(self.lab, caller, number, None)
+        leg = self._new_leg(conn, LegRole.INBOUND, req, caller, number, "Echo", None, variables)
+        try:
+            leg.local_sdp = await leg.peer.accept_offer(req.text)
+        except MediaError as exc:
+            await self._end_leg(leg, 488, cause=58, reason=str(exc))
+            return
+        await self.answer_leg(leg, leg.local_sdp)
+        leg.feed = leg
+        self.bus.set_state(leg.channel, ChannelState.UP)
 
     # --- actions requested through CTI -------------------------------------------------------
 

@@ -179,17 +179,7 @@ class Switch:
             await self._end_bridge(bridge, by=a, cause=16)
             return
         if not a.answered and a_answer is not None:
-            ok = make_response(
-                a.invite,
-                200,
-                to_tag=a.local_tag,
-                headers=[("Contact", str(a.conn.contact())), ("Allow", ALLOW)],
-                body=a_answer.encode(),
-                content_type="application/sdp",
-            )
-            await a.conn.channel.send_response(ok)
-            a.dialog = Dialog.from_uas(a.invite, a.local_tag, DialogState.CONFIRMED)
-            a.answered = True
+            await self.answer_leg(a, a_answer)
         self.connect_media(bridge)
         bridge.established = True
         self.bus.set_state(b.channel, ChannelState.UP)
@@ -220,6 +210,20 @@ class Switch:
             await self._bye(leg)
             return None
         return final
+
+    async def answer_leg(self, leg: Leg, answer_sdp: str) -> None:
+        """200 OK with ``answer_sdp`` to an inbound leg's INVITE; its dialog is confirmed."""
+        ok = make_response(
+            leg.invite,
+            200,
+            to_tag=leg.local_tag,
+            headers=[("Contact", str(leg.conn.contact())), ("Allow", ALLOW)],
+            body=answer_sdp.encode(),
+            content_type="application/sdp",
+        )
+        await leg.conn.channel.send_response(ok)
+        leg.dialog = Dialog.from_uas(leg.invite, leg.local_tag, DialogState.CONFIRMED)
+        leg.answered = True
 
     def leg_of(self, unique_id: str) -> Leg | None:
         """The live leg whose channel has that Asterisk uniqueid."""
