@@ -1,7 +1,8 @@
 """ITU-T G.711 mu-law and A-law in numpy, and the telephone-channel round trip built on them.
 
-Owns the code <-> linear tables (the bit-exact ITU-T G.191 reference algorithm, 16-bit
-left-justified samples) and resample(). Imports only numpy, scipy and the stdlib.
+Owns the code <-> linear conversion (the bit-exact ITU-T G.191 reference algorithm, 16-bit
+left-justified samples), the lookup-table codec built from it for the media path (one index
+operation per block of any shape), and resample(). Imports only numpy, scipy and the stdlib.
 """
 
 from __future__ import annotations
@@ -67,6 +68,41 @@ def alaw_decode(code: npt.NDArray[np.integer]) -> npt.NDArray[np.int16]:
     mantissa = (toggled & 0x0F) + np.where(exponent > 0, 16, 0)
     magnitude: npt.NDArray[np.int32] = ((mantissa << 4) + 8) << np.maximum(exponent - 1, 0)
     return np.where(c > 127, magnitude, -magnitude).astype(np.int16)
+
+
+_ALL_PCM = np.arange(-32768, 32768, dtype=np.int32)
+_ALL_CODES = np.arange(256, dtype=np.int32)
+ULAW_ENCODE = ulaw_encode(_ALL_PCM)
+"""mu-law code of every int16 sample, indexed by the sample's bits as uint16 XOR 0x8000."""
+ALAW_ENCODE = alaw_encode(_ALL_PCM)
+"""A-law code of every int16 sample, indexed like ``ULAW_ENCODE``."""
+ULAW_DECODE = ulaw_decode(_ALL_CODES)
+"""int16 sample of every mu-law code."""
+ALAW_DECODE = alaw_decode(_ALL_CODES)
+"""int16 sample of every A-law code."""
+
+
+def pcm16_of(x: npt.NDArray[np.floating]) -> npt.NDArray[np.int16]:
+    """Float samples in [-1, 1] (any shape) as int16, saturating."""
+    scaled = np.multiply(x, 32767.0, dtype=np.float32)
+    return np.clip(scaled, -32768.0, 32767.0, out=scaled).astype(np.int16)
+
+
+def table_encode(table: npt.NDArray[np.uint8], pcm: npt.NDArray[np.int16]) -> npt.NDArray[np.uint8]:
+    """G.711 codes of int16 samples of any shape: ``table`` is ``ULAW_ENCODE`` or
+    ``ALAW_ENCODE``.  Bit-exact with ``ulaw_encode``/``alaw_encode``."""
+    index = np.asarray(pcm, dtype=np.int16).view(np.uint16) ^ np.uint16(0x8000)
+    codes: npt.NDArray[np.uint8] = table[index]
+    return codes
+
+
+def table_decode(
+    table: npt.NDArray[np.int16], codes: npt.NDArray[np.uint8]
+) -> npt.NDArray[np.int16]:
+    """int16 samples of G.711 codes of any shape: ``table`` is ``ULAW_DECODE`` or
+    ``ALAW_DECODE``."""
+    pcm: npt.NDArray[np.int16] = table[np.asarray(codes, dtype=np.uint8)]
+    return pcm
 
 
 def resample(x: npt.NDArray[np.floating], rate: int, to_rate: int) -> npt.NDArray[np.float32]:

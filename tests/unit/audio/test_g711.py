@@ -143,3 +143,37 @@ def test_resample_keeps_time_and_level():
     assert up.size == x.size
     assert sqr_db(x[4800:-4800], up[4800:-4800]) > 40
     assert np.array_equal(resample(x, 48000, 48000), x)
+
+
+# --- the lookup-table codec of the media path -------------------------------------------------
+
+
+def test_the_tables_are_the_reference_algorithm_on_every_input():
+    from xctest.audio.g711 import (
+        ALAW_DECODE,
+        ALAW_ENCODE,
+        ULAW_DECODE,
+        ULAW_ENCODE,
+        alaw_decode,
+        alaw_encode,
+        table_decode,
+        table_encode,
+        ulaw_decode,
+        ulaw_encode,
+    )
+
+    every = np.arange(-32768, 32768, dtype=np.int32).astype(np.int16)
+    assert np.array_equal(table_encode(ULAW_ENCODE, every), ulaw_encode(every))
+    assert np.array_equal(table_encode(ALAW_ENCODE, every), alaw_encode(every))
+    codes = np.arange(256, dtype=np.uint8)
+    assert np.array_equal(table_decode(ULAW_DECODE, codes), ulaw_decode(codes))
+    assert np.array_equal(table_decode(ALAW_DECODE, codes), alaw_decode(codes))
+    block = every[:3200].reshape(20, 160)  # any shape: legs x samples
+    assert table_encode(ULAW_ENCODE, block).shape == (20, 160)
+
+
+def test_pcm16_of_saturates():
+    from xctest.audio.g711 import pcm16_of
+
+    x = np.array([-2.0, -1.0, 0.0, 0.5, 1.0, 2.0], dtype=np.float32)
+    assert pcm16_of(x).tolist() == [-32768, -32767, 0, 16383, 32767, 32767]
