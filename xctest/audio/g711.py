@@ -85,7 +85,9 @@ ALAW_DECODE = alaw_decode(_ALL_CODES)
 def pcm16_of(x: npt.NDArray[np.floating]) -> npt.NDArray[np.int16]:
     """Float samples in [-1, 1] (any shape) as int16, saturating."""
     scaled = np.multiply(x, 32767.0, dtype=np.float32)
-    return np.clip(scaled, -32768.0, 32767.0, out=scaled).astype(np.int16)
+    np.clip(scaled, -32768.0, 32767.0, out=scaled)
+    pcm: npt.NDArray[np.int16] = scaled.astype(np.int16)
+    return pcm
 
 
 def table_encode(table: npt.NDArray[np.uint8], pcm: npt.NDArray[np.int16]) -> npt.NDArray[np.uint8]:
