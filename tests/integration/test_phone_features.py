@@ -450,6 +450,7 @@ async def test_dtmf_info_is_relayed_and_played_in_band_by_the_pbx(sim, xuc_phone
     alice, bob = await xuc_phone("alice"), await xuc_phone("bob")
     out, incoming = await connect(alice, bob)
     await incoming.wait_heard("alice")  # the digits sound over alice's microphone
+    incoming.hearing.arm_dtmf(since=incoming.hearing.last_t)  # in-band detection, on demand
     await send_keys(alice, bob, "123#")
     await wait_digits(bob, "inband", 4)
     check_digits(bob, incoming, "info", "123#")
@@ -462,6 +463,7 @@ async def test_dtmf_in_band_from_the_phone(no_inband_sim, xuc_phone):
     alice = await xuc_phone("alice", sim_=no_inband_sim)
     to_bob, from_alice = await connect(alice, bob)
     await to_bob.wait_heard("bob")
+    to_bob.hearing.arm_dtmf(since=to_bob.hearing.last_t)
     await send_keys(bob, alice, "#321", inband=True)
     await wait_digits(alice, "inband", 4)
     check_digits(alice, to_bob, "info", "#321")
@@ -477,6 +479,7 @@ async def test_no_in_band_digits_without_tones(no_inband_sim, xuc_phone):
     bob = await xuc_phone("bob", sim_=no_inband_sim)
     out, incoming = await connect(alice, bob)
     await incoming.wait_heard("alice")
+    incoming.hearing.arm_dtmf(since=incoming.hearing.last_t)
     await send_keys(alice, bob, "123#")
     await incoming.listen(0.5)
     assert incoming.digit_string("info") == "123#"

@@ -76,6 +76,15 @@ def signature_for(index: int, name: str | None = None) -> Signature:
     return Signature(f"sig{index}" if name is None else name, _PAIRS[index])
 
 
+_INDEX_OF_PAIR = {pair: i for i, pair in enumerate(_PAIRS)}
+
+
+def index_of(signature: Signature) -> int | None:
+    """The ``signature_for`` index of a signature's tone pair (None for a pair of its own):
+    signatures with one index share their tones, whatever their names."""
+    return _INDEX_OF_PAIR.get(signature.freqs)
+
+
 class SignatureSource:
     """Continuous-phase generator: successive read() calls produce one seamless signal."""
 

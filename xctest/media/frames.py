@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 import fractions
+from collections.abc import Callable
 
 import av
 import numpy as np
 from numpy.typing import NDArray
 
 RATE = 48000
+
+FrameSink = Callable[
+    [
+        int,
+        NDArray[np.float64],
+        NDArray[np.int16],
+        NDArray[np.uint64],
+        NDArray[np.float32],
+        NDArray[np.bool_],
+    ],
+    None,
+]
+"""Where the media engine delivers a leg's received frames, after each tick: the stream's
+rate, the frames' slot times, their samples ``(frames, n)``, signature bits (a bit per
+``signature_for`` index), levels in dBFS, and missing flags (lost or late)."""
 
 
 def to_frame(samples: NDArray[np.float32], pts: int, rate: int = RATE) -> av.AudioFrame:

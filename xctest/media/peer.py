@@ -24,6 +24,7 @@ from aiortc import (
 
 from xctest.errors import MediaError
 from xctest.media.addresses import is_loopback
+from xctest.media.frames import FrameSink
 from xctest.media.tracks import AudioSink, SignalTrack
 
 log = logging.getLogger(__name__)
@@ -121,6 +122,8 @@ class Peer:
         self.sink: AudioSink | None = None
         self.remote_track_added = asyncio.Event()
         self.on_remote_track: Callable[[AudioSink], None] | None = None
+        # where the media engine delivers this leg's received frames (see engine.FrameSink)
+        self.on_frames: FrameSink | None = None
         self._connected = asyncio.Event()
         self._failed = asyncio.Event()
         servers = [

@@ -100,15 +100,7 @@ def _sound_share(
 ) -> float:
     """Share of frames louder than ``quiet_dbfs`` in which none of ``besides`` is present
     (with ``besides`` the parties' signatures: a real XiVO's music on hold)."""
-    window = call.frames(t0, t1)
-    if not window:
-        return 0.0
-    loud = [
-        h
-        for h in window
-        if h.analysis.rms_dbfs > quiet_dbfs and not (h.analysis.present & set(besides))
-    ]
-    return len(loud) / len(window)
+    return call.loud_share(quiet_dbfs, besides, t0, t1)
 
 
 async def check_audio(
@@ -132,7 +124,7 @@ async def check_audio(
             raise
         raise _not_connected(phone.name, check, call, rules, exc.evidence) from None
     except MediaError:
-        evidence = {"call": call.sip_call_id, "frames": len(call.heard)}
+        evidence = {"call": call.sip_call_id, "frames": call.frame_counts()[0]}
         raise _not_connected(phone.name, check, call, rules, evidence) from None
 
 
@@ -256,9 +248,11 @@ async def _hears_dtmf(
 ) -> dict[str, Any]:
     """Exactly ``digits``, detected in-band in the received audio since loop time ``since``,
     then no other digit for ``quiet`` seconds (an extra, missing or wrong digit fails; a
-    wrong one at once)."""
+    wrong one at once).  In-band detection runs from the first such check of the call on (it
+    costs too much to run on every leg of a load run all the time)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
+    call.hearing.arm_dtmf(since)
 
     def got(source: str) -> str:
         return "".join(d.digit for d in call.digits if d.source == source and d.t >= since)

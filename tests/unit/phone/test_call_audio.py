@@ -84,33 +84,32 @@ async def test_hold_and_mute_each_silence_the_track():
     track.stop()
 
 
-def test_received_audio_is_a_rolling_buffer_read_by_loop_time():
-    call, _ = connected_call()
-    call.keep_audio = 0.1  # 4800 samples at 48 kHz
-    for k in range(10):  # ten 20 ms chunks, each arriving at the end of its 20 ms
-        call._keep(1.0 + 0.02 * (k + 1), np.full(960, k, np.float32))
-    kept = call.recording()
-    assert kept.size == 5 * 960  # the last 100 ms
-    assert np.array_equal(np.unique(kept), [5, 6, 7, 8, 9])
-    # [1.13, 1.17): the second half of chunk 6 (1.12-1.14), chunk 7, the first half of 8
-    window = call.audio(1.13, 1.17)
-    assert window.size == 1920
-    assert np.array_equal(window[:480], np.full(480, 6, np.float32))
-    assert np.array_equal(window[480:1440], np.full(960, 7, np.float32))
-    assert np.array_equal(window[1440:], np.full(480, 8, np.float32))
+def test_aiortc_audio_is_cut_into_frames_kept_by_loop_time_in_a_rolling_buffer():
+    from xctest.audio.signature import render, signature_for
+
+    call, _ = connected_call()  # listens for signature 0
+    call.keep_audio = 0.1  # 5 frames
+    tone = render(signature_for(0), 0.2)  # ten 20 ms frames
+    for k in range(10):  # each chunk arrives at the end of its 20 ms
+        chunk = tone[960 * k : 960 * (k + 1)] * (k % 2)  # odd chunks carry the signature
+        call.hearing.on_audio(chunk, 1.0 + 0.02 * (k + 1))
+    assert call.frame_counts() == (10, 0)
+    assert call.presence(call.hearing.signatures[0].name) == 0.5
+    assert call.presence(call.hearing.signatures[0].name, 1.1, 1.2) == 0.6  # frames 5..9
+    assert call.recording().size == 5 * 960  # the last 100 ms of samples
+    assert call.audio(1.14, 1.18).size == 2 * 960  # frames starting at 1.14 and 1.16
     assert call.audio(0.0, 1.1).size == 0  # dropped from the buffer
 
 
-def test_analysed_frames_older_than_the_kept_audio_are_forgotten():
-    from xctest.audio.detector import FrameAnalysis
-    from xctest.phone.call import Heard
-
+def test_engine_frames_count_missing_frames_as_not_heard():
     call, _ = connected_call()
-    call.keep_frames = 10.0
-    analysis = FrameAnalysis(t=0.0, rms_dbfs=-20.0, levels={}, present=frozenset())
-    call.heard = [Heard(t, analysis) for t in np.arange(0.0, 100.0, 0.02)]
-    call._forget(now=65.0)  # the oldest frame is only 55 s past the kept window: not yet
-    assert len(call.heard) == 5000
-    call._forget(now=100.0)
-    assert call.heard[0].t >= 90.0 - 1e-9 and call.heard[-1].t > 99.9
-    assert len(call.heard) == 500
+    bit = call.hearing.bit(call.hearing.signatures[0].name)
+    times = 5.0 + 0.02 * np.arange(10)
+    missing = np.zeros(10, np.bool_)
+    missing[[2, 7]] = True  # lost or late: they should have come
+    masks = np.where(missing, 0, bit).astype(np.uint64)
+    pcm = np.zeros((10, 160), np.int16)
+    call.hearing.on_frames(8000, times, pcm, masks, np.full(10, -16.0, np.float32), missing)
+    assert call.frame_counts() == (10, 2)
+    assert call.presence(call.hearing.signatures[0].name) == 0.8
+    assert call.audio().size == 10 * 960  # 8 kHz kept, read at 48 kHz
