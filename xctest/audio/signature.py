@@ -108,6 +108,15 @@ class SignatureSource:
         """Samples produced so far."""
         return self._position
 
+    def skip(self, n: int) -> None:
+        """Move on ``n`` samples without computing them (their values stay what ``read`` would
+        have given: the phase follows the sample index)."""
+        self._position += n
+
+    def steady(self) -> SignatureSource:
+        """This generator: a pure tone pair (the media engine plays it from a table)."""
+        return self
+
     def read(self, n: int) -> npt.NDArray[np.float32]:
         """The next `n` samples (clipped to [-1, 1] above -6 dBFS, the two-tone crest limit)."""
         if n < 0:

@@ -11,6 +11,8 @@ from collections.abc import Callable
 import numpy as np
 from numpy.typing import NDArray
 
+from xctest.audio.signature import SignatureSource
+
 Source = Callable[[int], NDArray[np.float32]]
 
 
@@ -18,13 +20,29 @@ class MixSource:
     """A ``SignalTrack`` source: ``mic(n)`` (or a queued insert in its place) + every input.
 
     ``inputs`` are read every tick, whatever the microphone does; ``insert(samples)`` plays
-    ``samples`` instead of the microphone, after any insert still queued.
+    ``samples`` instead of the microphone, after any insert still queued.  A microphone that
+    is a ``SignatureSource`` is a pure tone pair while nothing else is mixed in: ``steady()``
+    then gives it, and the media engine plays it from a precomputed table.
     """
 
-    def __init__(self, mic: Source) -> None:
-        self.mic = mic
+    def __init__(self, mic: Source | SignatureSource) -> None:
+        self.tone: SignatureSource | None = None
+        self._mic: Source = self._set(mic)
         self.inputs: list[Source] = []
         self._inserts: deque[NDArray[np.float32]] = deque()
+
+    def _set(self, mic: Source | SignatureSource) -> Source:
+        self.tone = mic if isinstance(mic, SignatureSource) else None
+        return mic.read if isinstance(mic, SignatureSource) else mic
+
+    @property
+    def mic(self) -> Source:
+        """What the microphone plays: set a ``SignatureSource`` or any ``Source``."""
+        return self._mic
+
+    @mic.setter
+    def mic(self, value: Source | SignatureSource) -> None:
+        self._mic = self._set(value)
 
     @property
     def inserting(self) -> bool:
@@ -38,6 +56,12 @@ class MixSource:
 
     def clear_inserts(self) -> None:
         self._inserts.clear()
+
+    def steady(self) -> SignatureSource | None:
+        """The microphone's tone pair when it alone is playing, else None."""
+        if self._inserts or self.inputs:
+            return None
+        return self.tone
 
     def _mic_part(self, n: int) -> NDArray[np.float32]:
         if not self._inserts:

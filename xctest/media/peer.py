@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -24,8 +25,12 @@ from aiortc import (
 
 from xctest.errors import MediaError
 from xctest.media.addresses import is_loopback
+from xctest.media.codecs import codec_for
+from xctest.media.engine import FastLeg, MediaEngine
 from xctest.media.frames import FrameSink
-from xctest.media.tracks import AudioSink, SignalTrack
+from xctest.media.hooks import wire_of
+from xctest.media.rtp import StreamStats
+from xctest.media.tracks import AudioSink, ParkedTrack, SignalTrack
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +93,20 @@ class IcePath:
         return text + (f"; selected pair {self.selected}" if self.selected else "")
 
 
+def negotiated_codec(answer_sdp: str) -> tuple[str, int]:
+    """(encoding name, payload type) of the first format of the audio m-line of an SDP answer
+    (both ends send with the answer's payload type); ("", -1) when there is none."""
+    media = re.search(r"^m=audio \S+ \S+ (\d+)", answer_sdp, re.M)
+    if media is None:
+        return "", -1
+    payload_type = int(media.group(1))
+    rtpmap = re.search(rf"^a=rtpmap:{payload_type} ([^/\s]+)", answer_sdp, re.M)
+    if rtpmap is not None:
+        return rtpmap.group(1), payload_type
+    static = {0: "PCMU", 8: "PCMA"}  # RFC 3551: static types may come without an rtpmap
+    return static.get(payload_type, ""), payload_type
+
+
 def _hosts(candidates: tuple[str, ...]) -> list[str]:
     return [c.split()[0].rsplit(":", 1)[0] for c in candidates]
 
@@ -104,21 +123,32 @@ class PeerConfig:
     built-in simulator; ``None`` means every interface aioice finds (for a real XiVO).
     ``ice_servers``: empty means no STUN/TURN at all (aiortc would otherwise add a public STUN
     server and stall offline).  ``codecs``: preferred codec names in order (e.g. ``("PCMU",)``);
-    empty keeps aiortc's default order (Opus first, like a browser).
+    empty keeps aiortc's default order (Opus first, like a browser).  ``engine``: once
+    connected, the leg's RTP is carried by the process's ``MediaEngine`` (no thread, every
+    frame accounted for); False leaves it to aiortc's own per-frame path.
     """
 
     media_addresses: tuple[str, ...] | None = ("127.0.0.1",)
     ice_servers: tuple[IceServer, ...] = ()
     codecs: tuple[str, ...] = field(default=())
+    engine: bool = True
 
 
 class Peer:
-    """One audio leg: plays ``track``, exposes the remote audio as ``sink``."""
+    """One audio leg: plays ``track``, delivers what it receives to ``on_frames`` (the media
+    engine) or ``sink`` (aiortc's path).  ``analyse``: received frames are searched for party
+    signatures (a phone's leg; not the PBX's)."""
 
-    def __init__(self, config: PeerConfig, track: SignalTrack, name: str = "") -> None:
+    def __init__(
+        self, config: PeerConfig, track: SignalTrack, name: str = "", analyse: bool = True
+    ) -> None:
         self.config = config
         self.track = track
         self.name = name
+        self.analyse = analyse
+        self.fast: FastLeg | None = None
+        self._parked = ParkedTrack() if config.engine else None
+        self._expected = True
         self.sink: AudioSink | None = None
         self.remote_track_added = asyncio.Event()
         self.on_remote_track: Callable[[AudioSink], None] | None = None
@@ -149,9 +179,48 @@ class Peer:
         state = self._pc.connectionState
         log.debug("%s: connection %s", self.name, state)
         if state == "connected":
+            self._take_over()
             self._connected.set()
         elif state in ("failed", "closed"):
             self._failed.set()
+
+    def _take_over(self) -> None:
+        """Hand the connected leg to the media engine, or, when it cannot carry it (a codec it
+        does not know, aiortc internals that moved), to aiortc's own path."""
+        if self._parked is None or self.fast is not None:
+            return
+        name, payload_type = negotiated_codec(self._answer_sdp())
+        codec = codec_for(name, payload_type) if name else None
+        try:
+            if codec is None:
+                raise MediaError(f"codec {name or '(none)'} is not one the engine carries")
+            wire = wire_of(self._pc)
+        except MediaError as exc:
+            log.warning("%s: media left to aiortc's path: %s", self.name, exc)
+            self._parked.release(self.track)
+            return
+        engine = MediaEngine.current()
+        self.fast = FastLeg(
+            engine, wire, codec, self.track, self.name, lambda: self.on_frames, self.analyse
+        )
+        self.fast.playout.expected = self._expected
+        engine.add(self.fast)
+
+    def _answer_sdp(self) -> str:
+        local, remote = self._pc.localDescription, self._pc.remoteDescription
+        answer = remote if local is not None and local.type == "offer" else local
+        return str(answer.sdp) if answer is not None else ""
+
+    def stats(self) -> StreamStats | None:
+        """What the engine counted of the received stream (None on aiortc's path)."""
+        return self.fast.snapshot() if self.fast is not None else None
+
+    def expect_receive(self, expected: bool) -> None:
+        """Whether the far end is to send now (not while we hold): frames missing while it
+        is not are not counted as lost."""
+        self._expected = expected
+        if self.fast is not None:
+            self.fast.playout.expected = expected
 
     async def wait_connected(self) -> None:
         """Return once ICE + DTLS are up; raise MediaError if the connection fails."""
@@ -234,7 +303,7 @@ class Peer:
         """Create the offer; returns the SDP with every candidate in it."""
         try:
             if not self._pc.getTransceivers():
-                self._pc.addTransceiver(self.track, direction="sendrecv")
+                self._pc.addTransceiver(self._parked or self.track, direction="sendrecv")
                 self._prefer_codecs()
             return await self._set_local(await self._pc.createOffer())
         except (ValueError, RuntimeError, OSError) as exc:
@@ -245,7 +314,7 @@ class Peer:
         try:
             await self._pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
             if not any(t.sender.track for t in self._pc.getTransceivers()):
-                self._pc.addTrack(self.track)
+                self._pc.addTrack(self._parked or self.track)
                 self._prefer_codecs()
             return await self._set_local(await self._pc.createAnswer())
         except (ValueError, RuntimeError, OSError) as exc:
@@ -259,6 +328,8 @@ class Peer:
             raise MediaError(f"{self.name}: cannot accept answer: {exc}") from exc
 
     async def aclose(self) -> None:
+        if self.fast is not None:
+            self.fast.close()  # the engine stops first, then the connection
         if self.sink is not None:
             await self.sink.aclose()
         self.track.stop()

@@ -100,14 +100,18 @@ class Playout:
 
     def due(self, now: float) -> list[tuple[int, bytes | None]]:
         """Frames whose deadline is at or before ``now``, in order: (index, payload), or
-        (index, None) for one that did not come in time (only while ``expected``)."""
+        (index, None) for one that did not come in time while ``expected``; while not, the
+        slots with nothing in them come as empty payloads (silence, not a loss)."""
         if self._anchor_ts is None:
-            return []
+            if self._expected:
+                return []
+            self._anchor(0, now - self.delay)  # nothing came yet, nothing will: silent slots
         # a deadline at exactly ``now`` is due, whatever the float rounding
         last = math.floor((now - self._anchor_time - self.delay) / self.ptime + 1e-6)
-        if not self._expected and not self._pending:
+        if not self._expected and not self._pending:  # silence, as nothing is sent to us
+            quiet: list[tuple[int, bytes | None]] = [(k, b"") for k in range(self._next, last + 1)]
             self._next = max(self._next, last + 1)
-            return []
+            return quiet
         out: list[tuple[int, bytes | None]] = []
         for k in range(self._next, last + 1):
             payload = self._pending.pop(k, None)

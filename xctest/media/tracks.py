@@ -70,6 +70,37 @@ class SignalTrack(MediaStreamTrack):
         )
 
 
+class ParkedTrack(MediaStreamTrack):
+    """The track aiortc's sender is given when the media engine carries the leg: it yields no
+    frame, so aiortc never sends RTP on the SSRC the engine uses.  ``release(track)`` hands
+    aiortc a real track after all (the engine could not take the leg)."""
+
+    kind = "audio"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._go = asyncio.Event()
+        self._target: MediaStreamTrack | None = None
+
+    def release(self, track: MediaStreamTrack) -> None:
+        self._target = track
+        self._go.set()
+
+    async def recv(self) -> av.AudioFrame:
+        await self._go.wait()  # released, or stopped
+        if self._target is None or self.readyState != "live":
+            raise MediaStreamError
+        frame = await self._target.recv()
+        assert isinstance(frame, av.AudioFrame)
+        return frame
+
+    def stop(self) -> None:
+        super().stop()
+        if self._target is not None:
+            self._target.stop()
+        self._go.set()
+
+
 class AudioSink:
     """Consumes a remote audio track in one task; listeners get 48 kHz mono float32 chunks."""
 

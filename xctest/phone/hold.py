@@ -69,8 +69,11 @@ def _bump_version(origin: str) -> str:
 
 def _silence_if_held(call: Call) -> None:
     """Nothing is sent while we hold (SIPml5 removes the microphone stream) nor while our
-    answer says recvonly/inactive because the PBX holds us."""
+    answer says recvonly/inactive because the PBX holds us; and the far end is expected to
+    send only while our last SDP says we receive (missing frames count only then)."""
     call.peer.track.held = call.local_held or call.remote_held
+    ours = offered_direction(call.local_sdp) if call.local_sdp else Direction.SENDRECV
+    call.peer.expect_receive(ours in (Direction.SENDRECV, Direction.RECVONLY))
 
 
 class Holds:

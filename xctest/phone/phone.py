@@ -584,7 +584,7 @@ class Phone:
         return self.xuc
 
     def _new_media(self, direction: str) -> tuple[Peer, MixSource]:
-        mix = MixSource(SignatureSource(self.signature).read)
+        mix = MixSource(SignatureSource(self.signature))
         peer = Peer(self._peer_config(), SignalTrack(mix), name=f"{self.name}-{direction}")
         return peer, mix
 

@@ -167,7 +167,7 @@ def _play(phone: Phone, what: m.Signal | m.Tone) -> dict[str, object]:
         elif what is Signal.SILENCE:
             call.mix.mic = _silence
         else:
-            call.mix.mic = SignatureSource(phone.signature).read
+            call.mix.mic = SignatureSource(phone.signature)
     if isinstance(what, m.Tone):
         return {"tone_hz": what.tone, "level_dbfs": what.level}
     return {"signal": str(what)}

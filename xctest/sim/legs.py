@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
+from xctest.audio.resampling import Interpolator
 from xctest.audio.signature import SignatureSource
 from xctest.media import AudioSink, Peer
+from xctest.media.frames import RATE
 from xctest.media.pipe import AudioPipe
 from xctest.sim.channels import Channel
 from xctest.sip.dialog import Dialog
@@ -50,6 +52,15 @@ class Leg:
     feed: Leg | None = None  # where this leg's received audio goes (the bridged leg)
     moh: SignatureSource | None = None  # music on hold played instead of the bridge
     _overlay: NDArray[np.float32] = field(default_factory=lambda: np.zeros(0, np.float32))
+    _up: Interpolator | None = None
+
+    def __call__(self, n: int) -> NDArray[np.float32]:
+        """The leg's outgoing audio (the source of its track)."""
+        return self.play(n)
+
+    def steady(self) -> SignatureSource | None:
+        """Music on hold alone is a pure tone pair (played from a table by the engine)."""
+        return self.moh if self.moh is not None and not self._overlay.size else None
 
     @property
     def call_id(self) -> str:
@@ -77,12 +88,32 @@ class Leg:
         if self.feed is not None:
             self.feed.inbox.write(samples)
 
+    def on_frames(
+        self,
+        rate: int,
+        times: NDArray[np.float64],
+        pcm: NDArray[np.int16],
+        masks: NDArray[np.uint64],
+        rms: NDArray[np.float32],
+        missing: NDArray[np.bool_],
+    ) -> None:
+        """Frames from the media engine: to 48 kHz, then on to the bridged leg."""
+        if self.feed is None:
+            return
+        samples = pcm.reshape(-1).astype(np.float32) * np.float32(1.0 / 32768.0)
+        if rate != RATE:
+            if self._up is None:
+                self._up = Interpolator(RATE // rate)
+            samples = self._up(samples)
+        self.received(samples)
+
     def listen(self) -> None:
         """Route this leg's received audio through ``received`` (once the track exists)."""
 
         def attach(sink: AudioSink) -> None:
             sink.listeners.append(self.received)
 
+        self.peer.on_frames = self.on_frames
         if self.peer.sink is not None:
             attach(self.peer.sink)
         else:

@@ -84,6 +84,9 @@ class MidCall:
         if held == leg.held:
             return
         leg.held = held
+        # a holding phone sends nothing (SIPml5 removes its stream), and gets nothing back
+        leg.peer.track.held = held
+        leg.peer.expect_receive(not held)
         self.switch.bus.set_hold(leg.channel, held)
         bridge = self.switch.bridge_of(leg)
         if bridge is not None and bridge.established:

@@ -70,11 +70,11 @@ class Switch:
             conn=conn,
             role=role,
             channel=chan,
-            peer=Peer(self.peer_config, leg_track, name=f"sim-{user.login}"),
+            peer=Peer(self.peer_config, leg_track, name=f"sim-{user.login}", analyse=False),
             invite=invite,
             local_tag=conn.agent.new_tag(),
         )
-        leg_track.source = leg.play
+        leg_track.source = leg
         leg.listen()
         self.legs[invite.call_id] = leg
         return leg

@@ -73,7 +73,12 @@ def connected_call(call_id: str = "c1") -> tuple[Call, Dialog]:
     """A connected outgoing call, and the PBX's view of its dialog."""
     invite = IDENTITY.invite_request("1002", call_id, "tagA", SDP)
     ok = make_response(invite, 200, to_tag="tagB", headers=[("Contact", "<sip:1002@pbx>")])
-    peer = SimpleNamespace(on_remote_track=None, track=SimpleNamespace(held=False))
+    peer = SimpleNamespace(
+        on_remote_track=None,
+        on_frames=None,
+        track=SimpleNamespace(held=False),
+        expect_receive=lambda expected: None,
+    )
     call = Call(call_id, Topic.OUTGOING, invite, peer, [signature_for(0, "a")], "1002")
     call.dialog = Dialog.from_uac(invite, ok)
     call.local_sdp = SDP

@@ -1,0 +1,363 @@
+"""The media engine: one per event loop, carrying the RTP of every connected leg of the
+process on one 20 ms tick, without a thread.
+
+Theory of operation.  aiortc negotiates a leg; once it is connected, ``FastLeg`` takes its
+plumbing (``hooks.wire_of``) and watches its sockets: each SRTP packet is unprotected and
+parsed as it arrives, counted (sequence numbers, jitter) and put in the leg's play-out
+schedule — or, for a leg relayed to another (the simulator's native bridge), re-stamped and
+sent on at once, never decoded.  Every tick (``MediaClock``'s grid, shared with aiortc's own
+path), the engine:
+
+1. takes the frames due on every leg (played, or missing: lost or late), decodes them — all
+   G.711 legs with one table lookup — and analyses them for party signatures in one matrix
+   product per sample rate, for every leg that listens;
+2. hands each leg's frames to its owner (``Peer.on_frames``);
+3. sends one frame per leg: a pure tone pair is read from a precomputed table, anything else
+   is encoded; held legs send nothing, muted legs send silence.
+
+A tick that runs late sends the frames it missed (up to ``MAX_CATCH_UP``), so the far end sees
+no gap; beyond that, the engine's own overload is recorded (``trouble``), never hidden.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import random
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pylibsrtp
+
+from xctest.audio.detector import SignatureDetector
+from xctest.audio.signature import SIGNATURE_COUNT, signature_for
+from xctest.media.clock import MediaClock
+from xctest.media.codecs import G711, Codec
+from xctest.media.frames import FrameSink
+from xctest.media.hooks import Wire, hook_datagrams
+from xctest.media.playout import Playout
+from xctest.media.rtp import ReceiveStats, RtpHeader, StreamStats, build_header, parse_rtp
+from xctest.media.tracks import SignalTrack
+
+__all__ = ["FastLeg", "MediaEngine", "Trouble"]
+
+log = logging.getLogger(__name__)
+
+MAX_CATCH_UP = 5  # frames a late tick may still send per leg (100 ms)
+SILENCE_DBFS = -120.0
+_BIT_VALUES = np.array([1 << i for i in range(SIGNATURE_COUNT)], dtype=np.uint64)
+
+
+@dataclass(frozen=True)
+class Trouble:
+    """A tick so late that frames could not be sent in time (the tool's own overload)."""
+
+    t: float
+    late_s: float
+    frames_dropped: int
+
+
+class FastLeg:
+    """One connected leg whose RTP the engine carries.  ``sink`` gets its received frames;
+    ``analyse`` says whether they are searched for signatures (a phone's, not the PBX's)."""
+
+    def __init__(
+        self,
+        engine: MediaEngine,
+        wire: Wire,
+        codec: Codec,
+        track: SignalTrack,
+        name: str,
+        sink: Callable[[], FrameSink | None],
+        analyse: bool,
+    ) -> None:
+        self.engine = engine
+        self.wire = wire
+        self.codec = codec
+        self.track = track
+        self.name = name
+        self.sink = sink
+        self.analyse = analyse
+        self.sending = True  # the far end is to receive from us (our direction allows it)
+        self.seq = random.getrandbits(16)
+        self.ts = random.getrandbits(32)
+        self.marker = True
+        self.stats = ReceiveStats(codec.clock_rate)
+        self.playout = Playout(codec.samples_per_frame)
+        self.relay: FastLeg | None = None  # received packets go there, undecoded
+        self.relayed_from: FastLeg | None = None  # what this leg sends comes from there
+        self._relay_offsets: tuple[int, int] | None = None
+        self.srtp_errors = 0
+        self.other_payloads = 0
+        self.frames_sent = 0
+        self._time = asyncio.get_running_loop().time
+        self._protect = wire.protect
+        self._unprotect = wire.unprotect
+        self._send = wire.send
+        self._pt = codec.payload_type
+        self._undo = hook_datagrams(wire.protocols, self._take)
+
+    # --- receiving (called by the socket, once per datagram) -------------------------------
+
+    def _take(self, data: bytes) -> bool:
+        """An SRTP RTP packet of this leg is taken; anything else is left to aioice."""
+        if len(data) < 12 or not 128 <= data[0] < 192 or 192 <= data[1] <= 223:
+            return False
+        try:
+            plain = self._unprotect(data)
+        except pylibsrtp.Error:
+            self.srtp_errors += 1
+            return True
+        header = parse_rtp(plain)
+        if header is None:
+            return True
+        if header.payload_type != self._pt:  # comfort noise, telephone-event, another codec
+            self.other_payloads += 1
+            return True
+        now = self._time()
+        if not self.stats.on_packet(header.sequence, header.timestamp, now):
+            return True  # a duplicate
+        target = self.relay
+        if target is not None:
+            target.forward(header)
+        else:
+            self.playout.push(header.timestamp, header.payload, now)
+        return True
+
+    # --- sending ----------------------------------------------------------------------------
+
+    def send_payload(self, payload: bytes) -> None:
+        header = build_header(self._pt, self.seq, self.ts, self.wire.local_ssrc, self.marker)
+        self._send(self._protect(header + payload))
+        self.seq = (self.seq + 1) & 0xFFFF
+        self.ts = (self.ts + self.codec.samples_per_frame) & 0xFFFFFFFF
+        self.marker = False
+        self.frames_sent += 1
+
+    def skip_frame(self) -> None:
+        """A frame not sent (held): time goes on; the next one starts a talkspurt."""
+        self.ts = (self.ts + self.codec.samples_per_frame) & 0xFFFFFFFF
+        self.marker = True
+
+    def next_payload(self) -> bytes:
+        """This tick's frame of the track: silence, a tone from its table, or encoded audio."""
+        track = self.track
+        source = track.source
+        if source is None or track.muted:
+            return self.codec.silence()
+        steady = getattr(source, "steady", None)
+        tone = steady() if steady is not None else None
+        if tone is not None:
+            return self.codec.tone(tone)
+        return self.codec.encode(source(960))
+
+    def forward(self, header: RtpHeader) -> None:
+        """A packet relayed from the bridged leg: sent on with this leg's SSRC, its sequence
+        and timestamp shifted onto this leg's own (gaps and order kept)."""
+        if not self.sending:
+            return
+        if self._relay_offsets is None:
+            self._relay_offsets = (
+                (self.seq - header.sequence) & 0xFFFF,
+                (self.ts - header.timestamp) & 0xFFFFFFFF,
+            )
+            self.marker = True
+        dseq, dts = self._relay_offsets
+        seq = (header.sequence + dseq) & 0xFFFF
+        ts = (header.timestamp + dts) & 0xFFFFFFFF
+        packet = build_header(self._pt, seq, ts, self.wire.local_ssrc, self.marker or header.marker)
+        self._send(self._protect(packet + header.payload))
+        self.marker = False
+        self.frames_sent += 1
+        if ((seq - self.seq) & 0xFFFF) < 0x8000:  # newest so far: generated frames follow on
+            self.seq = (seq + 1) & 0xFFFF
+            self.ts = (ts + self.codec.samples_per_frame) & 0xFFFFFFFF
+
+    def relay_to(self, other: FastLeg | None) -> None:
+        """Send what this leg receives to ``other`` undecoded (None: stop)."""
+        if self.relay is not None:
+            self.relay.relayed_from = None
+            self.relay._relay_offsets = None
+        self.relay = other
+        if other is not None:
+            other.relayed_from = self
+            other._relay_offsets = None
+
+    # --- state ----------------------------------------------------------------------------
+
+    def snapshot(self) -> StreamStats:
+        return self.stats.snapshot(late=self.playout.late, concealed=self.playout.concealed)
+
+    def close(self) -> None:
+        self.relay_to(None)
+        if self.relayed_from is not None:
+            self.relayed_from.relay_to(None)
+        self._undo()
+        self.engine.remove(self)
+
+    def __repr__(self) -> str:
+        return f"<FastLeg {self.name} {self.codec.name} sent={self.frames_sent} {self.playout!r}>"
+
+
+class MediaEngine:
+    """All fast legs of one event loop, ticking together."""
+
+    _per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, MediaEngine] = (
+        weakref.WeakKeyDictionary()
+    )
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self.clock = MediaClock.current()
+        self.legs: list[FastLeg] = []
+        self.ticks = 0
+        self.trouble: list[Trouble] = []
+        self.lateness: list[float] = []  # of the last ticks, seconds (a rolling window)
+        self._k: int | None = None
+        self._handle: asyncio.TimerHandle | None = None
+        self._detectors: dict[int, SignatureDetector] = {}
+
+    @classmethod
+    def current(cls) -> MediaEngine:
+        """The engine of the running loop (created on first use)."""
+        loop = asyncio.get_running_loop()
+        engine = cls._per_loop.get(loop)
+        if engine is None:
+            engine = cls._per_loop[loop] = cls(loop)
+        return engine
+
+    def add(self, leg: FastLeg) -> None:
+        self.legs.append(leg)
+        if self._handle is None:
+            clock = self.clock
+            self._k = math.floor((self._loop.time() - clock.epoch) / clock.ptime) + 1
+            self._schedule()
+
+    def remove(self, leg: FastLeg) -> None:
+        if leg in self.legs:
+            self.legs.remove(leg)
+        if not self.legs and self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def _schedule(self) -> None:
+        assert self._k is not None
+        when = self.clock.epoch + self._k * self.clock.ptime
+        self._handle = self._loop.call_at(when, self._tick)
+
+    def _tick(self) -> None:
+        assert self._k is not None
+        now = self._loop.time()
+        ptime = self.clock.ptime
+        late = now - (self.clock.epoch + self._k * ptime)
+        behind = int(late / ptime)
+        frames = 1 + min(behind, MAX_CATCH_UP)
+        if behind > MAX_CATCH_UP:
+            self.trouble.append(Trouble(now, late, behind - MAX_CATCH_UP))
+            del self.trouble[:-1000]
+        self.lateness.append(late)
+        del self.lateness[:-500]
+        self.ticks += 1
+        try:
+            self._receive(now)
+            self._send(frames)
+        except Exception:
+            log.exception("media tick failed")
+        self._k += behind + 1
+        self._schedule()
+
+    def _send(self, frames: int) -> None:
+        for leg in self.legs:
+            if leg.relayed_from is not None:
+                continue
+            for _ in range(frames):
+                if leg.sending and not leg.track.held:
+                    leg.send_payload(leg.next_payload())
+                else:
+                    leg.skip_frame()
+
+    def _detector(self, rate: int) -> SignatureDetector:
+        detector = self._detectors.get(rate)
+        if detector is None:
+            every = [signature_for(i) for i in range(SIGNATURE_COUNT)]
+            detector = self._detectors[rate] = SignatureDetector(every, rate)
+        return detector
+
+    def _receive(self, now: float) -> None:
+        groups: dict[int, list[_Due]] = {}
+        for leg in self.legs:
+            if leg.relay is not None:
+                continue
+            due = leg.playout.due(now)
+            if not due:
+                continue
+            sink = leg.sink()
+            if sink is not None:
+                groups.setdefault(leg.codec.rate, []).append(_Due.decode(leg, sink, due))
+        for rate, items in groups.items():
+            self._deliver(rate, items)
+
+    def _deliver(self, rate: int, items: list[_Due]) -> None:
+        """Analyse every frame of ``items`` that a listening leg received, in one product,
+        and hand each leg its frames."""
+        pcm = np.concatenate([d.pcm for d in items]) if len(items) > 1 else items[0].pcm
+        missing = np.concatenate([d.missing for d in items])
+        wanted = np.concatenate([np.full(len(d.ks), d.leg.analyse) for d in items]) & ~missing
+        masks = np.zeros(len(pcm), dtype=np.uint64)
+        rms = np.full(len(pcm), SILENCE_DBFS, dtype=np.float32)
+        if wanted.any():
+            frames = pcm[wanted].astype(np.float32) * np.float32(1.0 / 32768.0)
+            present, levels, _ = self._detector(rate).analyse_frames(frames)
+            masks[wanted] = (present.astype(np.uint64) * _BIT_VALUES).sum(axis=1, dtype=np.uint64)
+            rms[wanted] = levels
+        start = 0
+        for d in items:
+            end = start + len(d.ks)
+            times = np.array([d.leg.playout.slot_time(k) for k in d.ks], dtype=np.float64)
+            d.sink(
+                rate, times, pcm[start:end], masks[start:end], rms[start:end], missing[start:end]
+            )
+            start = end
+
+    def health(self) -> dict[str, float]:
+        """Lateness of the last ticks (p99, ms) and frames the engine could not send."""
+        late = sorted(self.lateness) or [0.0]
+        return {
+            "ticks": self.ticks,
+            "late_p99_ms": 1000 * late[min(len(late) - 1, int(0.99 * len(late)))],
+            "frames_dropped": sum(t.frames_dropped for t in self.trouble),
+        }
+
+    def troubled(self, t0: float, t1: float) -> list[Trouble]:
+        """Ticks in [t0, t1) that could not send in time: what was measured then is the
+        tool's trouble, not the system's."""
+        return [t for t in self.trouble if t0 <= t.t < t1]
+
+
+@dataclass
+class _Due:
+    """One leg's frames of a tick, decoded."""
+
+    leg: FastLeg
+    sink: FrameSink
+    ks: list[int]
+    pcm: npt.NDArray[np.int16]
+    missing: npt.NDArray[np.bool_]
+
+    @classmethod
+    def decode(cls, leg: FastLeg, sink: FrameSink, due: list[tuple[int, bytes | None]]) -> _Due:
+        codec = leg.codec
+        missing = np.fromiter((p is None for _, p in due), dtype=np.bool_, count=len(due))
+        if isinstance(codec, G711):
+            n, filler = codec.samples_per_frame, codec.silence()
+            blob = b"".join(filler if p is None or len(p) != n else p for _, p in due)
+            pcm = codec.decode_table[np.frombuffer(blob, dtype=np.uint8).reshape(-1, n)]
+            if missing.any():
+                pcm[missing] = 0
+        else:
+            pcm = np.stack([codec.decode(p) for _, p in due])
+        return cls(leg, sink, [k for k, _ in due], pcm, missing)
