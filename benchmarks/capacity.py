@@ -179,7 +179,18 @@ async def place(caller: Phone, callee: Phone | None, number: str) -> tuple[Call,
     return out, inc
 
 
-async def trial(setup: str, codec: str, legs: int, warmup: float, seconds: float) -> dict[str, Any]:
+def profile_window(path: str | None, seconds: float) -> subprocess.Popen[bytes] | None:
+    """py-spy sampling this process (every thread, not pausing it) for the measured window."""
+    if not path:
+        return None
+    argv = ["py-spy", "record", "--pid", str(os.getpid()), "--duration", str(int(seconds))]
+    argv += ["--nonblocking", "--threads", "--format", "raw", "-o", path]
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def trial(
+    setup: str, codec: str, legs: int, warmup: float, seconds: float, profile: str | None = None
+) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     rss0 = rss_mb()
     calls_n = max(1, legs // 4) if setup == "sim" else legs
@@ -211,6 +222,7 @@ async def trial(setup: str, codec: str, legs: int, warmup: float, seconds: float
         setup_s = time.perf_counter() - began
         await asyncio.sleep(warmup)  # the load is held on purpose: this is what is measured
         probe = LagProbe()
+        spy = profile_window(profile, seconds)
         calls = [c for out, inc, _, _ in pairs for c in (out, inc) if c is not None]
         start = {id(c): frames_received(c) for c in calls}
         sim_start = sim_leg_frames(sim) if sim is not None else []
@@ -220,6 +232,8 @@ async def trial(setup: str, codec: str, legs: int, warmup: float, seconds: float
         lag = await probe.stop()
         cpu, t1 = time.process_time() - cpu0, loop.time()
         rss = rss_mb()
+        if spy is not None:
+            await asyncio.to_thread(spy.wait, 60)
         expected = (t1 - t0) / FRAME
         shares = [(frames_received(c) - start[id(c)]) / expected for c in calls]
         if sim is not None:
@@ -329,10 +343,13 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--seconds", type=float, default=5.0, help="measured window")
     parser.add_argument("--core", type=int, default=0, help="the core trials are pinned to")
-    parser.add_argument("--trial", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--trial", type=int, help="run one trial of this many legs, here")
+    parser.add_argument("--profile", metavar="FILE", help="with --trial: py-spy raw samples")
     args = parser.parse_args()
     if args.trial is not None:
-        result = asyncio.run(trial(args.setup, args.codec, args.trial, args.warmup, args.seconds))
+        result = asyncio.run(
+            trial(args.setup, args.codec, args.trial, args.warmup, args.seconds, args.profile)
+        )
         print(json.dumps(result))
         return
     print("command:", " ".join([Path(sys.executable).name, *sys.argv]))

@@ -178,12 +178,19 @@ class FastLeg:
             self.ts = (ts + self.codec.samples_per_frame) & 0xFFFFFFFF
 
     def relay_to(self, other: FastLeg | None) -> None:
-        """Send what this leg receives to ``other`` undecoded (None: stop)."""
-        if self.relay is not None:
-            self.relay.relayed_from = None
-            self.relay._relay_offsets = None
+        """Send what this leg receives to ``other`` undecoded (None: stop).  A leg is relayed
+        from one leg at most: a relay into ``other`` from elsewhere stops."""
+        old = self.relay
+        if old is other:
+            return
+        if old is not None and old.relayed_from is self:
+            old.relayed_from = None
+            old._relay_offsets = None
         self.relay = other
         if other is not None:
+            previous = other.relayed_from
+            if previous is not None and previous is not self:
+                previous.relay = None
             other.relayed_from = self
             other._relay_offsets = None
 

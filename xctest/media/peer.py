@@ -154,6 +154,7 @@ class Peer:
         self.on_remote_track: Callable[[AudioSink], None] | None = None
         # where the media engine delivers this leg's received frames (see engine.FrameSink)
         self.on_frames: FrameSink | None = None
+        self.on_engine: Callable[[], None] | None = None  # the engine has taken the leg
         self._connected = asyncio.Event()
         self._failed = asyncio.Event()
         servers = [
@@ -205,6 +206,8 @@ class Peer:
         )
         self.fast.playout.expected = self._expected
         engine.add(self.fast)
+        if self.on_engine is not None:
+            self.on_engine()
 
     def _answer_sdp(self) -> str:
         local, remote = self._pc.localDescription, self._pc.remoteDescription

@@ -355,9 +355,13 @@ async def check_mos(
     shares = _shares(call, [s.name for s in signatures], t0, t1)
     source = max(signatures, key=lambda s: shares[s.name])
     if shares[source.name] < rules.heard:
+        strongest = (
+            f"the strongest signal, {source.name}'s, is in {shares[source.name]:.0%} of frames"
+            if shares[source.name] > 0
+            else "no party's signal is heard"
+        )
         raise CheckFailed(
-            f"{phone.name}: no MOS without a far party speaking: the strongest signal, "
-            f"{source.name}'s, is in {shares[source.name]:.0%} of frames "
+            f"{phone.name}: no MOS without a far party speaking: {strongest} "
             f"(needs {rules.heard:.0%})",
             {"call": call.sip_call_id, "shares": shares},
         )

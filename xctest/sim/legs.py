@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -53,6 +54,12 @@ class Leg:
     moh: SignatureSource | None = None  # music on hold played instead of the bridge
     _overlay: NDArray[np.float32] = field(default_factory=lambda: np.zeros(0, np.float32))
     _up: Interpolator | None = None
+    after_overlay: Callable[[], None] | None = None  # an overlay was played out
+
+    @property
+    def overlaying(self) -> bool:
+        """A tone is queued in place of the bridged audio."""
+        return bool(self._overlay.size)
 
     def __call__(self, n: int) -> NDArray[np.float32]:
         """The leg's outgoing audio (the source of its track)."""
@@ -77,11 +84,17 @@ class Leg:
         out = base.copy()
         out[:k] = self._overlay[:k]
         self._overlay = self._overlay[k:]
+        if not self._overlay.size and self.after_overlay is not None:
+            self.after_overlay()
         return out
 
     def overlay(self, samples: NDArray[np.float32]) -> None:
-        """Queue ``samples`` to be played to this leg's phone instead of the bridge."""
+        """Queue ``samples`` to be played to this leg's phone instead of the bridge (the
+        bridge then goes through the decoded path until they are played)."""
         self._overlay = np.concatenate((self._overlay, samples.astype(np.float32)))
+        for source in (self.feed,):  # the leg whose audio this leg plays
+            if source is not None and source.peer.fast is not None:
+                source.peer.fast.relay_to(None)
 
     def received(self, samples: NDArray[np.float32]) -> None:
         """Audio from this leg's phone: forwarded to the bridged leg, if any."""

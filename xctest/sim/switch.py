@@ -76,6 +76,8 @@ class Switch:
         )
         leg_track.source = leg
         leg.listen()
+        leg.peer.on_engine = lambda: self._engine_took(leg)
+        leg.after_overlay = lambda: self._engine_took(leg)
         self.legs[invite.call_id] = leg
         return leg
 
@@ -268,9 +270,41 @@ class Switch:
             leg.moh = self._moh() if other.held and not leg.held else None
             if held:
                 leg.inbox.clear()
+        self.bridge_natively(a)
+        self.bridge_natively(b)
+
+    def bridge_natively(self, leg: Leg) -> None:
+        """Where ``leg``'s audio goes only to the leg it feeds, unchanged (same codec, nothing
+        mixed in, no music on hold, no tone), its packets are relayed without being decoded
+        and encoded again, as Asterisk's native bridge does; otherwise they go through the
+        decoded path (``Leg.on_frames`` into the other leg's inbox)."""
+        fast = leg.peer.fast
+        if fast is None:
+            return
+        other = leg.feed
+        target = other.peer.fast if other is not None and not other.ended else None
+        native = (
+            target is not None
+            and other is not None
+            and target.codec.name == fast.codec.name
+            and other.moh is None
+            and not other.overlaying
+            and not leg.held
+            and not other.held
+        )
+        wanted = target if native else None
+        if fast.relay is not wanted:
+            fast.relay_to(wanted)
+            if other is not None and wanted is None:
+                other.inbox.clear()  # the decoded path starts afresh
 
     def _moh(self) -> SignatureSource:
         return moh_source(level_dbfs=self.lab.moh_level_dbfs)
+
+    def _engine_took(self, leg: Leg) -> None:
+        """A leg's media path changed (the engine took it, a tone ended): bridge again."""
+        for one in (leg, *(g for g in self.legs.values() if g.feed is leg)):
+            self.bridge_natively(one)
 
     def bridge_of(self, leg: Leg) -> Bridge | None:
         return next((b for b in self.bridges if leg in (b.a, b.b) and not b.ended), None)
