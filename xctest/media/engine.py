@@ -34,6 +34,7 @@ import numpy.typing as npt
 import pylibsrtp
 
 from xctest.audio.detector import SignatureDetector
+from xctest.audio.g711 import ALAW_DECODE, ULAW_DECODE
 from xctest.audio.signature import SIGNATURE_COUNT, signature_for
 from xctest.media.clock import MediaClock
 from xctest.media.codecs import G711, Codec
@@ -48,6 +49,7 @@ __all__ = ["FastLeg", "MediaEngine", "Trouble"]
 log = logging.getLogger(__name__)
 
 MAX_CATCH_UP = 5  # frames a late tick may still send per leg (100 ms)
+CHUNK = 48  # legs handled per callback of a tick
 SILENCE_DBFS = -120.0
 _BIT_VALUES = np.array([1 << i for i in range(SIGNATURE_COUNT)], dtype=np.uint64)
 
@@ -94,6 +96,7 @@ class FastLeg:
         self.srtp_errors = 0
         self.other_payloads = 0
         self.frames_sent = 0
+        self.closed = False
         self._time = asyncio.get_running_loop().time
         self._protect = wire.protect
         self._unprotect = wire.unprotect
@@ -200,6 +203,7 @@ class FastLeg:
         return self.stats.snapshot(late=self.playout.late, concealed=self.playout.concealed)
 
     def close(self) -> None:
+        self.closed = True
         self.relay_to(None)
         if self.relayed_from is not None:
             self.relayed_from.relay_to(None)
@@ -222,6 +226,7 @@ class MediaEngine:
         self.clock = MediaClock.current()
         self.legs: list[FastLeg] = []
         self.ticks = 0
+        self.busy = 0.0  # seconds spent in tick work
         self.trouble: list[Trouble] = []
         self.lateness: list[float] = []  # of the last ticks, seconds (a rolling window)
         self._k: int | None = None
@@ -269,17 +274,28 @@ class MediaEngine:
         self.lateness.append(late)
         del self.lateness[:-500]
         self.ticks += 1
-        try:
-            self._receive(now)
-            self._send(frames)
-        except Exception:
-            log.exception("media tick failed")
+        legs = list(self.legs)
+        self._chunk(now, frames, legs, 0)
         self._k += behind + 1
         self._schedule()
 
-    def _send(self, frames: int) -> None:
-        for leg in self.legs:
-            if leg.relayed_from is not None:
+    def _chunk(self, now: float, frames: int, legs: list[FastLeg], start: int) -> None:
+        """One tick's work for ``CHUNK`` legs; the next chunk waits for what the loop has to
+        do meanwhile (packets, timers), so no callback holds the loop for long."""
+        began = self._loop.time()
+        part = legs[start : start + CHUNK]
+        try:
+            self._receive(now, part)
+            self._send(frames, part)
+        except Exception:
+            log.exception("media tick failed")
+        self.busy += self._loop.time() - began
+        if start + CHUNK < len(legs):
+            self._loop.call_soon(self._chunk, now, frames, legs, start + CHUNK)
+
+    def _send(self, frames: int, legs: list[FastLeg]) -> None:
+        for leg in legs:
+            if leg.relayed_from is not None or leg.closed:
                 continue
             for _ in range(frames):
                 if leg.sending and not leg.track.held:
@@ -294,40 +310,57 @@ class MediaEngine:
             detector = self._detectors[rate] = SignatureDetector(every, rate)
         return detector
 
-    def _receive(self, now: float) -> None:
-        groups: dict[int, list[_Due]] = {}
-        for leg in self.legs:
-            if leg.relay is not None:
+    def _receive(self, now: float, legs: list[FastLeg]) -> None:
+        batches: dict[int, _Batch] = {}
+        for leg in legs:
+            if leg.relay is not None or leg.closed:
                 continue
             due = leg.playout.due(now)
             if not due:
                 continue
             sink = leg.sink()
-            if sink is not None:
-                groups.setdefault(leg.codec.rate, []).append(_Due.decode(leg, sink, due))
-        for rate, items in groups.items():
-            self._deliver(rate, items)
+            if sink is None:
+                continue
+            batch = batches.get(leg.codec.rate)
+            if batch is None:
+                batch = batches[leg.codec.rate] = _Batch(leg.codec.rate)
+            batch.add(leg, sink, due)
+        for batch in batches.values():
+            self._deliver(batch)
 
-    def _deliver(self, rate: int, items: list[_Due]) -> None:
-        """Analyse every frame of ``items`` that a listening leg received, in one product,
-        and hand each leg its frames."""
-        pcm = np.concatenate([d.pcm for d in items]) if len(items) > 1 else items[0].pcm
-        missing = np.concatenate([d.missing for d in items])
-        wanted = np.concatenate([np.full(len(d.ks), d.leg.analyse) for d in items]) & ~missing
-        masks = np.zeros(len(pcm), dtype=np.uint64)
-        rms = np.full(len(pcm), SILENCE_DBFS, dtype=np.float32)
+    def _deliver(self, batch: _Batch) -> None:
+        """Decode every frame of the batch (G.711 with one table lookup per kind), analyse
+        those a listening leg received in one product, hand each leg its frames."""
+        rate = batch.rate
+        n = round(rate * self.clock.ptime)
+        m = len(batch.times)
+        pcm = np.zeros((m, n), dtype=np.int16)
+        for name, (rows, parts) in batch.g711.items():
+            codes = np.frombuffer(b"".join(parts), dtype=np.uint8).reshape(-1, n)
+            table = ULAW_DECODE if name == "pcmu" else ALAW_DECODE
+            if len(rows) == m:
+                pcm = table[codes]
+            else:
+                pcm[rows] = table[codes]
+        for row, decoded in batch.decoded:
+            pcm[row] = decoded
+        missing = np.array(batch.missing, dtype=np.bool_)
+        if missing.any():
+            pcm[missing] = 0
+        times = np.array(batch.times, dtype=np.float64)
+        masks = np.zeros(m, dtype=np.uint64)
+        rms = np.full(m, SILENCE_DBFS, dtype=np.float32)
+        wanted = np.array(batch.analyse, dtype=np.bool_) & ~missing
         if wanted.any():
             frames = pcm[wanted].astype(np.float32) * np.float32(1.0 / 32768.0)
             present, levels, _ = self._detector(rate).analyse_frames(frames)
             masks[wanted] = (present.astype(np.uint64) * _BIT_VALUES).sum(axis=1, dtype=np.uint64)
             rms[wanted] = levels
         start = 0
-        for d in items:
-            end = start + len(d.ks)
-            times = np.array([d.leg.playout.slot_time(k) for k in d.ks], dtype=np.float64)
-            d.sink(
-                rate, times, pcm[start:end], masks[start:end], rms[start:end], missing[start:end]
-            )
+        for sink, count in batch.entries:
+            end = start + count
+            sink(rate, times[start:end], pcm[start:end], masks[start:end], rms[start:end],
+                 missing[start:end])  # fmt: skip
             start = end
 
     def health(self) -> dict[str, float]:
@@ -345,26 +378,30 @@ class MediaEngine:
         return [t for t in self.trouble if t0 <= t.t < t1]
 
 
-@dataclass
-class _Due:
-    """One leg's frames of a tick, decoded."""
+class _Batch:
+    """The frames due on a tick for the legs of one sample rate, gathered for decoding and
+    analysis in bulk: per frame its slot time, missing flag and whether it is analysed."""
 
-    leg: FastLeg
-    sink: FrameSink
-    ks: list[int]
-    pcm: npt.NDArray[np.int16]
-    missing: npt.NDArray[np.bool_]
+    def __init__(self, rate: int) -> None:
+        self.rate = rate
+        self.entries: list[tuple[FrameSink, int]] = []
+        self.times: list[float] = []
+        self.missing: list[bool] = []
+        self.analyse: list[bool] = []
+        self.g711: dict[str, tuple[list[int], list[bytes]]] = {}
+        self.decoded: list[tuple[int, npt.NDArray[np.int16]]] = []
 
-    @classmethod
-    def decode(cls, leg: FastLeg, sink: FrameSink, due: list[tuple[int, bytes | None]]) -> _Due:
-        codec = leg.codec
-        missing = np.fromiter((p is None for _, p in due), dtype=np.bool_, count=len(due))
+    def add(self, leg: FastLeg, sink: FrameSink, due: list[tuple[int, bytes | None]]) -> None:
+        row = len(self.times)
+        playout, codec = leg.playout, leg.codec
+        self.times += [playout.slot_time(k) for k, _ in due]
+        self.missing += [p is None for _, p in due]
+        self.analyse += [leg.analyse] * len(due)
         if isinstance(codec, G711):
+            rows, parts = self.g711.setdefault(codec.name, ([], []))
             n, filler = codec.samples_per_frame, codec.silence()
-            blob = b"".join(filler if p is None or len(p) != n else p for _, p in due)
-            pcm = codec.decode_table[np.frombuffer(blob, dtype=np.uint8).reshape(-1, n)]
-            if missing.any():
-                pcm[missing] = 0
+            rows += range(row, row + len(due))
+            parts += [filler if p is None or len(p) != n else p for _, p in due]
         else:
-            pcm = np.stack([codec.decode(p) for _, p in due])
-        return cls(leg, sink, [k for k, _ in due], pcm, missing)
+            self.decoded += [(row + i, codec.decode(p)) for i, (_, p) in enumerate(due)]
+        self.entries.append((sink, len(due)))

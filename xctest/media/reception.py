@@ -34,12 +34,17 @@ class _Ring:
 
     def put(self, rows: npt.NDArray[Any]) -> None:
         n = len(rows)
+        start = self.count % self.capacity
+        if start + n <= self.capacity:
+            self.data[start : start + n] = rows
+            self.count += n
+            return
         if n >= self.capacity:
             rows = rows[-self.capacity :]
             start = (self.count + n - self.capacity) % self.capacity
             n_put = self.capacity
         else:
-            start, n_put = self.count % self.capacity, n
+            n_put = n
         first = min(n_put, self.capacity - start)
         self.data[start : start + first] = rows[:first]
         if first < n_put:
@@ -89,10 +94,22 @@ class Reception:
     ) -> None:
         """Frames in time order: slot times, signature bits, level (dBFS), missing flags, and
         their samples (``(frames, samples_per_frame)``, None to keep none)."""
-        self._t.put(times)
-        self._mask.put(masks)
-        self._rms.put(rms)
-        self._missing.put(missing)
+        n = len(times)
+        ring = self._t
+        start = ring.count % ring.capacity
+        if start + n <= ring.capacity:  # the usual case, a frame or two: write in place
+            end = start + n
+            ring.data[start:end] = times
+            self._mask.data[start:end] = masks
+            self._rms.data[start:end] = rms
+            self._missing.data[start:end] = missing
+            for one in (ring, self._mask, self._rms, self._missing):
+                one.count += n
+        else:
+            ring.put(times)
+            self._mask.put(masks)
+            self._rms.put(rms)
+            self._missing.put(missing)
         if pcm is not None:
             self._pcm.put(pcm)
             self._pcm_t.put(times)

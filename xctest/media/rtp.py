@@ -127,8 +127,8 @@ class ReceiveStats:
         self._base_received = 0  # packets counted before the last restart of the sequence
         self._jitter = 0.0  # in timestamp units
         self._transit: float | None = None
-        self._recent: set[int] = set()
-        self._order: list[int] = []
+        # the extended sequence number last seen in each of the last 1024 slots
+        self._seen = [-1] * _DUPLICATE_WINDOW
 
     def on_packet(self, sequence: int, timestamp: int, arrival: float) -> bool:
         """Count one packet arriving at ``arrival`` (seconds); False for a duplicate."""
@@ -144,10 +144,11 @@ class ReceiveStats:
                 self._restart(sequence)
             # else: a packet from the recent past (reordered, or a duplicate)
         extended = self._extended(sequence)
-        if extended in self._recent:
+        slot = extended & (_DUPLICATE_WINDOW - 1)
+        if self._seen[slot] == extended:
             self.duplicates += 1
             return False
-        self._remember(extended)
+        self._seen[slot] = extended
         self.received += 1
         transit = arrival * self.clock_rate - timestamp
         if self._transit is not None:
@@ -160,8 +161,7 @@ class ReceiveStats:
         self._started = True
         self._base = self._max = sequence
         self._cycles = 0
-        self._recent.clear()
-        self._order.clear()
+        self._seen = [-1] * _DUPLICATE_WINDOW
         self._base_received = self.received
 
     def _extended(self, sequence: int) -> int:
@@ -171,14 +171,6 @@ class ReceiveStats:
         if extended - highest > SEQ_MOD // 2:
             extended -= SEQ_MOD
         return extended
-
-    def _remember(self, extended: int) -> None:
-        self._recent.add(extended)
-        self._order.append(extended)
-        if len(self._order) > 2 * _DUPLICATE_WINDOW:
-            for old in self._order[:_DUPLICATE_WINDOW]:
-                self._recent.discard(old)
-            del self._order[:_DUPLICATE_WINDOW]
 
     @property
     def expected(self) -> int:
