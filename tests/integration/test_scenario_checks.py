@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+import yaml
 
 from xctest.scenario import load_scenario_text
 from xctest.scenario.report import ScenarioResult, Status
@@ -288,3 +289,36 @@ async def test_a_failed_audio_check_keeps_what_the_party_heard_as_wav(tmp_path):
     frames = SignatureDetector(parties).feed(audio[-48000:])  # its last second
     share = sum("bob" in f.present for f in frames) / len(frames)
     assert share >= 0.8 and not any("alice" in f.present for f in frames)
+
+
+LOSSY = """
+  - alice: {dial: bob}
+  - bob: answer
+  - expect:
+      audio: {alice: {hears: bob, for: 3s}}
+      quality: {alice: {loss: {below: 5%}, for: 3s}}
+"""
+
+
+@pytest.mark.parametrize(("loss", "passes"), [(0.30, False), (0.005, True)])
+async def test_a_lossy_path_fails_hears_and_quality_and_a_nearly_clean_one_passes(
+    tmp_path, loss, passes
+):
+    from xctest.sim import default_lab
+
+    lab = default_lab().model_dump(mode="json")
+    lab["impair"] = {"loss": loss}  # the PBX's media to the phones loses packets
+    (tmp_path / "lab.yaml").write_text(yaml.safe_dump(lab))
+    target = Target.model_validate({"simulator": {"lab": str(tmp_path / "lab.yaml")}})
+    result = await run(LOSSY, target=target)
+    if passes:
+        assert result.status is Status.PASSED, result.explain()
+        quality = result.steps[2].evidence["quality alice"]
+        assert quality["expected"] >= 140 and quality["loss"] < 0.05
+        return
+    message = failed_at(result, 3)
+    # a frame that never came is a frame where bob was not heard
+    assert re.search(r"alice should hear bob: present in [4-7]\d% of frames", message), message
+    assert re.search(r"alice: media quality of call \w+: loss [23]\d\.\d%", message), message
+    evidence = result.steps[2].evidence
+    assert evidence["alice hears bob"]["stream"]["lost"] > 0

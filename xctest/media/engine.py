@@ -44,14 +44,43 @@ from xctest.media.playout import Playout
 from xctest.media.rtp import ReceiveStats, RtpHeader, StreamStats, build_header, parse_rtp
 from xctest.media.tracks import SignalTrack
 
-__all__ = ["FastLeg", "MediaEngine", "Trouble"]
+__all__ = ["FastLeg", "Impairment", "MediaEngine", "Trouble"]
 
 log = logging.getLogger(__name__)
 
 MAX_CATCH_UP = 5  # frames a late tick may still send per leg (100 ms)
 CHUNK = 48  # legs handled per callback of a tick
+TROUBLE_LATE = 0.040  # a tick this late blurs arrival times: jitter and lateness are ours
 SILENCE_DBFS = -120.0
 _BIT_VALUES = np.array([1 << i for i in range(SIGNATURE_COUNT)], dtype=np.uint64)
+
+
+@dataclass
+class Impairment:
+    """What a faulty network would do to what a leg sends: drop a share of its packets, and
+    hold back another share for ``late_by`` seconds (past any play-out deadline).  A fault put
+    in on purpose, for negative controls."""
+
+    loss: float = 0.0
+    late: float = 0.0
+    late_by: float = 0.200
+    seed: int = 1
+    dropped: int = 0
+    delayed: int = 0
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+
+    def fate(self) -> int:
+        """0: send now; 1: drop; 2: hold back."""
+        draw = self._rng.random()
+        if draw < self.loss:
+            self.dropped += 1
+            return 1
+        if draw < self.loss + self.late:
+            self.delayed += 1
+            return 2
+        return 0
 
 
 @dataclass(frozen=True)
@@ -102,6 +131,7 @@ class FastLeg:
         self._unprotect = wire.unprotect
         self._send = wire.send
         self._pt = codec.payload_type
+        self.impair: Impairment | None = None
         self._undo = hook_datagrams(wire.protocols, self._take)
 
     # --- receiving (called by the socket, once per datagram) -------------------------------
@@ -135,11 +165,22 @@ class FastLeg:
 
     def send_payload(self, payload: bytes) -> None:
         header = build_header(self._pt, self.seq, self.ts, self.wire.local_ssrc, self.marker)
-        self._send(self._protect(header + payload))
+        self._emit(self._protect(header + payload))
         self.seq = (self.seq + 1) & 0xFFFF
         self.ts = (self.ts + self.codec.samples_per_frame) & 0xFFFFFFFF
         self.marker = False
         self.frames_sent += 1
+
+    def _emit(self, packet: bytes) -> None:
+        impair = self.impair
+        if impair is None:
+            self._send(packet)
+            return
+        fate = impair.fate()
+        if fate == 0:
+            self._send(packet)
+        elif fate == 2:
+            asyncio.get_running_loop().call_later(impair.late_by, self._send, packet)
 
     def skip_frame(self) -> None:
         """A frame not sent (held): time goes on; the next one starts a talkspurt."""
@@ -173,7 +214,7 @@ class FastLeg:
         seq = (header.sequence + dseq) & 0xFFFF
         ts = (header.timestamp + dts) & 0xFFFFFFFF
         packet = build_header(self._pt, seq, ts, self.wire.local_ssrc, self.marker or header.marker)
-        self._send(self._protect(packet + header.payload))
+        self._emit(self._protect(packet + header.payload))
         self.marker = False
         self.frames_sent += 1
         if ((seq - self.seq) & 0xFFFF) < 0x8000:  # newest so far: generated frames follow on
@@ -229,6 +270,7 @@ class MediaEngine:
         self.busy = 0.0  # seconds spent in tick work
         self.trouble: list[Trouble] = []
         self.lateness: list[float] = []  # of the last ticks, seconds (a rolling window)
+        self._late_ticks: list[tuple[float, float]] = []  # (time, lateness) of late ticks
         self._k: int | None = None
         self._handle: asyncio.TimerHandle | None = None
         self._detectors: dict[int, SignatureDetector] = {}
@@ -273,6 +315,9 @@ class MediaEngine:
             del self.trouble[:-1000]
         self.lateness.append(late)
         del self.lateness[:-500]
+        if late > TROUBLE_LATE:
+            self._late_ticks.append((now, late))
+            del self._late_ticks[:-1000]
         self.ticks += 1
         legs = list(self.legs)
         self._chunk(now, frames, legs, 0)
@@ -372,10 +417,20 @@ class MediaEngine:
             "frames_dropped": sum(t.frames_dropped for t in self.trouble),
         }
 
-    def troubled(self, t0: float, t1: float) -> list[Trouble]:
-        """Ticks in [t0, t1) that could not send in time: what was measured then is the
-        tool's trouble, not the system's."""
-        return [t for t in self.trouble if t0 <= t.t < t1]
+    def own_trouble(self, t0: float, t1: float) -> str:
+        """What went wrong on xctest's side in [t0, t1): frames the engine could not send in
+        time, ticks so late that arrival times (and so jitter and lateness) are the loop's;
+        "" when nothing did.  Verdicts measured then are the tool's trouble, not the system's."""
+        dropped = sum(t.frames_dropped for t in self.trouble if t0 <= t.t < t1)
+        late = [lateness for t, lateness in self._late_ticks if t0 <= t < t1]
+        if not dropped and not late:
+            return ""
+        parts = []
+        if dropped:
+            parts.append(f"{dropped} frame(s) not sent in time")
+        if late:
+            parts.append(f"{len(late)} tick(s) up to {1000 * max(late):.0f} ms late")
+        return "xctest's media engine was overloaded (" + ", ".join(parts) + ")"
 
 
 class _Batch:

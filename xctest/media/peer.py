@@ -11,6 +11,7 @@ import asyncio
 import contextvars
 import logging
 import re
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -26,7 +27,7 @@ from aiortc import (
 from xctest.errors import MediaError
 from xctest.media.addresses import is_loopback
 from xctest.media.codecs import codec_for
-from xctest.media.engine import FastLeg, MediaEngine
+from xctest.media.engine import FastLeg, Impairment, MediaEngine
 from xctest.media.frames import FrameSink
 from xctest.media.hooks import wire_of
 from xctest.media.rtp import StreamStats
@@ -125,13 +126,16 @@ class PeerConfig:
     server and stall offline).  ``codecs``: preferred codec names in order (e.g. ``("PCMU",)``);
     empty keeps aiortc's default order (Opus first, like a browser).  ``engine``: once
     connected, the leg's RTP is carried by the process's ``MediaEngine`` (no thread, every
-    frame accounted for); False leaves it to aiortc's own per-frame path.
+    frame accounted for); False leaves it to aiortc's own per-frame path.  ``impair``:
+    (loss, late) shares of the packets this leg sends that are dropped or held back past any
+    play-out deadline, as a faulty network would (a fault for negative controls).
     """
 
     media_addresses: tuple[str, ...] | None = ("127.0.0.1",)
     ice_servers: tuple[IceServer, ...] = ()
     codecs: tuple[str, ...] = field(default=())
     engine: bool = True
+    impair: tuple[float, float] = (0.0, 0.0)
 
 
 class Peer:
@@ -205,6 +209,9 @@ class Peer:
             engine, wire, codec, self.track, self.name, lambda: self.on_frames, self.analyse
         )
         self.fast.playout.expected = self._expected
+        loss, late = self.config.impair
+        if loss or late:
+            self.fast.impair = Impairment(loss, late, seed=zlib.crc32(self.name.encode()))
         engine.add(self.fast)
         if self.on_engine is not None:
             self.on_engine()

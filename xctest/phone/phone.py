@@ -550,6 +550,9 @@ class Phone:
             return
         call.reason = reason
         call.set_state(CallState.TERMINATED)
+        stats = call.peer.stats()
+        if stats is not None:  # what the media path counted of what this call received
+            self.timeline.add("media", "stats", sipCallId=call.sip_call_id, **stats.to_json())
         if call.dialog is not None:
             call.dialog.terminate()
         self.device_conference.on_terminated(call)

@@ -22,10 +22,11 @@ from xctest.audio.mos import pesq_mos
 from xctest.audio.signature import Signature, render
 from xctest.audio.tones import EU_TONES, NA_TONES, ProgressToneDetector
 from xctest.errors import ExpectationFailed, MediaError, StepTimeout, XctestError
+from xctest.media.engine import MediaEngine
 from xctest.media.frames import RATE
 from xctest.phone import Call, CallState, Phone
 from xctest.results import TimelineEvent
-from xctest.scenario.expect import AudioCheck, HearsDtmf, MosCheck, TimingCheck
+from xctest.scenario.expect import AudioCheck, HearsDtmf, MosCheck, QualityCheck, TimingCheck
 from xctest.scenario.words import Sound
 from xctest.timeline import Timeline
 
@@ -36,10 +37,13 @@ __all__ = [
     "current_call",
     "check_audio",
     "check_mos",
+    "check_quality",
     "check_timing",
 ]
 
 TONE_WINDOW = 6.0  # at least one cycle and a half of the slowest cadence (EU ringback 1+4 s)
+QUALITY_WINDOW = 3.0  # seconds a quality check measures when the step does not say
+QUALITY_CONNECT = 10.0  # seconds a quality check waits for the call's media to connect
 
 
 class CheckFailed(ExpectationFailed):
@@ -115,17 +119,97 @@ async def check_audio(
     current call.  ``names`` maps each party to the signature name it plays; ``onset`` is how
     long the sound may take to start; ``since`` is the loop time the expect step began."""
     call = current_call(phone)
+    began = asyncio.get_running_loop().time()
     try:
         evidence = await _check_audio(check, phone, call, names, onset, rules, since)
         evidence["media_path"] = call.peer.ice_path().selected
         return evidence
     except CheckFailed as exc:
         if call.peer.is_connected:
+            _stream_evidence(call, exc.evidence)
+            trouble = own_trouble(began - rules.settle, asyncio.get_running_loop().time())
+            if trouble:
+                raise CannotMeasure(f"{exc}\nnot a verdict: {trouble}", exc.evidence) from None
             raise
         raise _not_connected(phone.name, check, call, rules, exc.evidence) from None
     except MediaError:
         evidence = {"call": call.sip_call_id, "frames": call.frame_counts()[0]}
         raise _not_connected(phone.name, check, call, rules, evidence) from None
+
+
+def own_trouble(t0: float, t1: float) -> str:
+    """xctest's own media trouble in [t0, t1) ("" when none): see ``MediaEngine.own_trouble``."""
+    return MediaEngine.current().own_trouble(t0, t1)
+
+
+def _stream_evidence(call: Call, evidence: dict[str, Any]) -> None:
+    """The received stream's counts (lost, late, jitter …), when the media path keeps them."""
+    stats = call.peer.stats()
+    if stats is not None:
+        evidence["stream"] = stats.to_json()
+
+
+async def check_quality(check: QualityCheck, phone: Phone) -> dict[str, Any]:
+    """Loss, lateness and jitter of what the party receives on its current call, over the next
+    ``for`` seconds: packets lost and frames late past their play-out deadline, as shares of
+    the frames expected (RFC 3550 sequence numbers), and the interarrival jitter at the end."""
+    call = current_call(phone)
+    seconds = check.for_ or QUALITY_WINDOW
+    try:  # the window starts once there is a media path to measure
+        await asyncio.wait_for(call.peer.wait_connected(), QUALITY_CONNECT)
+    except (TimeoutError, MediaError):
+        path = call.peer.ice_path()
+        raise CheckFailed(
+            f"{phone.name}: quality of call {call.sip_call_id}: media not connected "
+            f"({path.describe()})",
+            {"call": call.sip_call_id, "ice": path.describe()},
+        ) from None
+    before = call.peer.stats()
+    if before is None:
+        raise CannotMeasure(
+            f"{phone.name}: quality not measured: call {call.sip_call_id} is on aiortc's own "
+            "media path, which keeps no frame statistics",
+            {"call": call.sip_call_id},
+        )
+    t0, t1 = await call.listen(seconds)
+    after = call.peer.stats()
+    assert after is not None
+    expected = after.expected - before.expected
+    lost, late = after.lost - before.lost, after.late - before.late
+    evidence: dict[str, Any] = {
+        "call": call.sip_call_id,
+        "window_s": seconds,
+        "expected": expected,
+        "lost": lost,
+        "late": late,
+        "jitter_ms": round(after.jitter_ms, 2),
+        "stream": after.to_json(),
+    }
+    if expected <= 0:
+        raise CheckFailed(
+            f"{phone.name}: no media received on call {call.sip_call_id} in {seconds:g} s",
+            evidence,
+        )
+    loss, late_share = lost / expected, late / expected
+    evidence["loss"], evidence["late_share"] = round(loss, 4), round(late_share, 4)
+    problems = []
+    if check.loss is not None and loss >= check.loss.below:
+        problems.append(f"loss {loss:.1%} ({lost} of {expected}), not below {check.loss.below:.1%}")
+    if check.late is not None and late_share >= check.late.below:
+        problems.append(
+            f"late {late_share:.1%} ({late} of {expected}), not below {check.late.below:.1%}"
+        )
+    if check.jitter is not None and after.jitter_ms >= check.jitter.below * 1000:
+        problems.append(
+            f"jitter {after.jitter_ms:.1f} ms, not below {check.jitter.below * 1000:.0f} ms"
+        )
+    if problems:
+        message = f"{phone.name}: media quality of call {call.sip_call_id}: " + "; ".join(problems)
+        trouble = own_trouble(t0, t1)
+        if trouble and (check.late is not None or check.jitter is not None):
+            raise CannotMeasure(f"{message}\nnot a verdict: {trouble}", evidence)
+        raise CheckFailed(message, evidence)
+    return evidence
 
 
 def _not_connected(

@@ -1,4 +1,5 @@
-"""``expect`` blocks: event patterns and orderings, audio, timings and MOS checks.  Pure."""
+"""``expect`` blocks: event patterns and orderings, audio, timings, MOS and media quality
+checks.  Pure."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from xctest.scenario.values import (
     Duration,
     Node,
     Scalar,
+    Share,
     _marked,
 )
 from xctest.scenario.words import (
@@ -206,6 +208,33 @@ class MosCheck(Node):
     at_least: float = Field(ge=1.0, le=5.0)
 
 
+class ShareBound(Node):
+    """``{below: 1%}``."""
+
+    what: ClassVar[str] = "bound"
+
+    below: Share
+
+
+class QualityCheck(Node):
+    """``alice: {loss: {below: 1%}, late: {below: 1%}, jitter: {below: 30ms}, for: 3s}``: the
+    media path of what a party receives, over a window (``for``, default 3 s)."""
+
+    what: ClassVar[str] = "quality key"
+
+    party: str
+    loss: ShareBound | None = None
+    late: ShareBound | None = None
+    jitter: Bound | None = None
+    for_: Duration | None = Field(default=None, alias="for")
+
+    @model_validator(mode="after")
+    def _something(self) -> QualityCheck:
+        if self.loss is None and self.late is None and self.jitter is None:
+            raise invalid("quality needs at least one of loss, late, jitter")
+        return self
+
+
 def _per_party(data: Any, info: ValidationInfo, what: str) -> Any:
     """``{alice: {...}, bob: {...}}`` -> a list of nodes with a ``party`` key."""
     if not isinstance(data, dict):
@@ -229,6 +258,7 @@ class Expectations(Node):
     audio: tuple[AudioCheck, ...] = ()
     timings: tuple[TimingCheck, ...] = ()
     mos: tuple[MosCheck, ...] = ()
+    quality: tuple[QualityCheck, ...] = ()
 
     @classmethod
     def normalise(cls, data: Any, info: ValidationInfo) -> Any:
@@ -237,13 +267,13 @@ class Expectations(Node):
         out = _marked(dict(data), location_of(data))
         if isinstance(data, MarkedDict):
             out.key_locations = data.key_locations
-        for key in ("audio", "timings", "mos"):
+        for key in ("audio", "timings", "mos", "quality"):
             if isinstance(data.get(key), dict):
                 out[key] = _per_party(data[key], info, key)
         return out
 
     @model_validator(mode="after")
     def _not_empty(self) -> Expectations:
-        if not (self.events or self.audio or self.timings or self.mos):
-            raise invalid("expect needs at least one of events, audio, timings, mos")
+        if not (self.events or self.audio or self.timings or self.mos or self.quality):
+            raise invalid("expect needs at least one of events, audio, timings, mos, quality")
         return self

@@ -28,6 +28,7 @@ from xctest.scenario.expect import (
     Expectations,
     HearsDtmf,
     MosCheck,
+    QualityCheck,
     TimingCheck,
 )
 from xctest.scenario.values import (
@@ -373,6 +374,7 @@ __all__ = [
     "Hold",
     "KeepCallUp",
     "MosCheck",
+    "QualityCheck",
     "Node",
     "PARTY_FIELDS",
     "PHONE_EVENTS",

@@ -29,6 +29,7 @@ from xctest.scenario.checks import (
     CheckFailed,
     check_audio,
     check_mos,
+    check_quality,
     check_timing,
     current_call,
     pcm16,
@@ -317,6 +318,9 @@ class _Run:
             parts.append((f"{audio.party} hears {audio.hears}", self._audio(audio, began)))
         for timing in expect.timings:
             parts.append((f"timings {timing.party}", self._timing(timing)))
+        for quality in expect.quality:
+            phone = self.parties[quality.party].phone
+            parts.append((f"quality {quality.party}", check_quality(quality, phone)))
         for mos in expect.mos:
             phone = self.parties[mos.party].phone
             signatures = list(self.signatures.values())

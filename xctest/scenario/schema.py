@@ -77,13 +77,14 @@ def json_schema() -> dict[str, Any]:
     events = defs["Events"]["properties"]
     for key in ("in_order", "in_any_order", "never"):
         events[key] = matches
-    for name in ("AudioCheck", "TimingCheck", "MosCheck"):
+    for name in ("AudioCheck", "TimingCheck", "MosCheck", "QualityCheck"):
         defs[name]["properties"].pop("party", None)
         defs[name]["required"] = [r for r in defs[name].get("required", []) if r != "party"]
     expectations = defs[Expectations.__name__]["properties"]
     expectations["audio"] = _per_party("#/$defs/AudioCheck")
     expectations["timings"] = _per_party("#/$defs/TimingCheck")
     expectations["mos"] = _per_party("#/$defs/MosCheck")
+    expectations["quality"] = _per_party("#/$defs/QualityCheck")
     defs["WaitFor"]["properties"]["wait_for"] = {"$ref": "#/$defs/EventPattern"}
     for stale in ("EventMatch_", "PartyStep", "Template", "PartyField"):
         defs.pop(stale, None)

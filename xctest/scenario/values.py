@@ -70,6 +70,40 @@ Duration = Annotated[
 ]
 
 
+_SHARE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
+_SHARE_PATTERN = r"^\d+(\.\d+)?%$"
+
+
+def parse_share(value: Any) -> float:
+    """``1%``, ``0.5%`` (or a fraction, ``0.01``) -> a fraction in [0, 1]."""
+    if isinstance(value, bool):
+        raise invalid(f"{value!r} is not a share (write 1% or 0.5%)")
+    if isinstance(value, int | float):
+        share = float(value)
+    elif isinstance(value, str) and (match := _SHARE.match(value)):
+        share = float(match.group(1)) / 100.0
+    else:
+        raise invalid(f"{value!r} is not a share (write 1% or 0.5%)")
+    if not 0.0 <= share <= 1.0:
+        raise invalid(f"a share is between 0% and 100%, not {value!r}")
+    return share
+
+
+Share = Annotated[
+    float,
+    BeforeValidator(parse_share),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "pattern": _SHARE_PATTERN},
+                {"type": "number", "minimum": 0, "maximum": 1},
+            ],
+            "description": "a share: 1%, 0.5% (or a fraction 0.01)",
+        }
+    ),
+]
+
+
 class PartyField(BaseModel):
     """``{carol.number}``: a field of a party, resolved when the scenario runs."""
 

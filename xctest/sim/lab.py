@@ -78,6 +78,18 @@ class XucWire(BaseModel):
     )
 
 
+class Impair(BaseModel):
+    """A faulty network between the PBX and the phones, on the media the PBX sends: for
+    negative controls (a lossy path must fail ``hears`` and ``quality``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    loss: float = Field(default=0.0, ge=0.0, le=1.0, description="share of packets dropped")
+    late: float = Field(
+        default=0.0, ge=0.0, le=1.0, description="share held back 200 ms, past any deadline"
+    )
+
+
 class Lab(BaseModel):
     """Users plus the PBX settings the simulator uses."""
 
@@ -104,6 +116,7 @@ class Lab(BaseModel):
         "test, like Asterisk's Echo()); null: none",
     )
     xuc: XucWire = Field(default_factory=XucWire, description="what the simulated XUC sends")
+    impair: Impair = Field(default_factory=Impair, description="media faults (none by default)")
     users: tuple[User, ...] = Field(min_length=1)
 
     @model_validator(mode="after")

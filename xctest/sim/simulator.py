@@ -120,7 +120,8 @@ class Simulator:
                 guard=self.xuc.guard,
             )
             await self._tls.start(cfg.host, cfg.tls_port)
-        peer = PeerConfig(media_addresses=cfg.media_addresses, codecs=cfg.codecs)
+        impair = (self.lab.impair.loss, self.lab.impair.late)
+        peer = PeerConfig(media_addresses=cfg.media_addresses, codecs=cfg.codecs, impair=impair)
         pbx_config = PbxConfig(cfg.asterisk_host, self.sip_port, peer)
         self.pbx = Pbx(self.lab, pbx_config, self.bus)
         self.cti = CtiServer(
