@@ -13,6 +13,7 @@ from typing import Protocol
 import av
 import numpy as np
 import numpy.typing as npt
+from av.audio.codeccontext import AudioCodecContext
 
 from xctest.audio.g711 import (
     ALAW_DECODE,
@@ -96,36 +97,56 @@ class G711:
 
 
 @lru_cache(maxsize=256)
-def _pcm_tone_table(freqs: tuple[float, float], level: float) -> npt.NDArray[np.int16]:
-    """One second of a tone pair at 48 kHz, 16-bit, plus one frame to read across the end."""
-    pcm = pcm16_of(SignatureSource(Signature("table", freqs), HIGH_RATE, level).read(HIGH_RATE))
-    return np.concatenate((pcm, pcm[:960]))
+def _opus_tone_cycle(freqs: tuple[float, float], level: float) -> tuple[bytes, ...]:
+    """A tone pair as one second of Opus packets, to send in a loop: integer frequencies
+    repeat every second, so once the encoder has settled (its second second is kept), packet
+    ``k`` of the cycle is what encoding the ``k``-th 20 ms of any second would give, and the
+    loop joins without a seam a decoder would notice."""
+    pcm = pcm16_of(SignatureSource(Signature("table", freqs), HIGH_RATE, level).read(2 * HIGH_RATE))
+    encoder = _opus_encoder()
+    packets = []
+    for k in range(100):
+        frame = av.AudioFrame.from_ndarray(
+            pcm[k * 960 : (k + 1) * 960].reshape(1, -1), format="s16", layout="mono"
+        )
+        frame.sample_rate, frame.pts, frame.time_base = HIGH_RATE, k * 960, Opus.time_base
+        packets += [bytes(p) for p in encoder.encode(frame)]
+    return tuple(packets[-50:])
+
+
+def _opus_encoder() -> AudioCodecContext:
+    encoder: AudioCodecContext = av.CodecContext.create("libopus", "w")
+    encoder.bit_rate = 32000
+    encoder.format = "s16"
+    encoder.layout = "mono"
+    encoder.sample_rate = HIGH_RATE
+    encoder.time_base = fractions.Fraction(1, HIGH_RATE)
+    encoder.options = {"application": "voip"}
+    return encoder
 
 
 class Opus:
-    """Opus at 48 kHz, mono, 960 samples a frame, encoded and decoded by libopus on the loop."""
+    """Opus (48 kHz RTP clock, 960 per frame), mono, encoded and decoded by libopus on the loop;
+    a pure tone pair is sent from a cycle of packets encoded once.  Received audio is decoded
+    at 16 kHz: wide-band for MOS, a third of the samples to analyse and keep."""
 
     clock_rate = 48000
-    rate = 48000
+    rate = 16000
     samples_per_frame = 960
     name = "opus"
     time_base = fractions.Fraction(1, 48000)
 
     def __init__(self, payload_type: int) -> None:
         self.payload_type = payload_type
-        self._encoder = av.CodecContext.create("libopus", "w")
-        self._encoder.bit_rate = 32000
-        self._encoder.format = "s16"
-        self._encoder.layout = "mono"
-        self._encoder.sample_rate = HIGH_RATE
-        self._encoder.time_base = self.time_base
-        self._encoder.options = {"application": "voip"}
-        self._decoder = av.CodecContext.create("libopus", "r")
+        self._encoder: AudioCodecContext | None = None  # made when something is not a tone
+        self._decoder: AudioCodecContext = av.CodecContext.create("libopus", "r")
         self._decoder.format = "s16"
         self._decoder.layout = "mono"
-        self._decoder.sample_rate = HIGH_RATE
+        self._decoder.sample_rate = HIGH_RATE  # libopus through libav decodes at 48 kHz only
+        self._down = Decimator(HIGH_RATE // self.rate)
         self._pts = 0
         self._silence = np.zeros(960, dtype=np.int16)
+        self._frame = round(self.rate * PTIME)
 
     def _encode_pcm(self, pcm: npt.NDArray[np.int16]) -> bytes:
         frame = av.AudioFrame.from_ndarray(pcm.reshape(1, -1), format="s16", layout="mono")
@@ -133,14 +154,17 @@ class Opus:
         frame.pts = self._pts
         frame.time_base = self.time_base
         self._pts += 960
+        if self._encoder is None:
+            self._encoder = _opus_encoder()
         packets = self._encoder.encode(frame)
         return bytes(packets[0]) if packets else b""
 
     def tone(self, source: SignatureSource) -> bytes:
-        table = _pcm_tone_table(tuple(source.signature.freqs), source.level_dbfs)
-        start = source.position % HIGH_RATE
+        cycle = _opus_tone_cycle(tuple(source.signature.freqs), source.level_dbfs)
+        packet = cycle[(source.position // 960) % 50]
         source.skip(960)
-        return self._encode_pcm(table[start : start + 960])
+        self._pts += 960
+        return packet
 
     def encode(self, samples: npt.NDArray[np.float32]) -> bytes:
         return self._encode_pcm(pcm16_of(samples))
@@ -149,15 +173,16 @@ class Opus:
         return self._encode_pcm(self._silence)
 
     def decode(self, payload: bytes | None) -> npt.NDArray[np.int16]:
-        if not payload:
-            return np.zeros(960, dtype=np.int16)
-        frames = self._decoder.decode(av.Packet(payload))
-        if not frames:
-            return np.zeros(960, dtype=np.int16)
-        pcm = np.concatenate([f.to_ndarray().reshape(-1) for f in frames]).astype(np.int16)
+        n = self._frame
+        frames = self._decoder.decode(av.Packet(payload)) if payload else []
+        if frames:
+            pcm = np.concatenate([f.to_ndarray().reshape(-1) for f in frames])
+        else:
+            pcm = np.zeros(960, dtype=np.int16)  # the down-sampler's state goes on in step
         if pcm.size != 960:
             pcm = np.resize(pcm, 960) if pcm.size else np.zeros(960, dtype=np.int16)
-        return pcm
+        narrow = self._down(pcm.astype(np.float32) * np.float32(1.0 / 32768.0))
+        return pcm16_of(narrow[:n])
 
 
 def codec_for(name: str, payload_type: int) -> Codec | None:

@@ -320,11 +320,15 @@ class MediaEngine:
             del self._late_ticks[:-1000]
         self.ticks += 1
         legs = list(self.legs)
-        self._chunk(now, frames, legs, 0)
+        # frames past the catch-up are not sent, but their time goes by: timestamps stay
+        # locked to the clock, so the far end sees a gap, not a stream running slow
+        self._chunk(now, (behind + 1 - frames, frames), legs, 0)
         self._k += behind + 1
         self._schedule()
 
-    def _chunk(self, now: float, frames: int, legs: list[FastLeg], start: int) -> None:
+    def _chunk(
+        self, now: float, frames: tuple[int, int], legs: list[FastLeg], start: int
+    ) -> None:
         """One tick's work for ``CHUNK`` legs; the next chunk waits for what the loop has to
         do meanwhile (packets, timers), so no callback holds the loop for long."""
         began = self._loop.time()
@@ -338,15 +342,23 @@ class MediaEngine:
         if start + CHUNK < len(legs):
             self._loop.call_soon(self._chunk, now, frames, legs, start + CHUNK)
 
-    def _send(self, frames: int, legs: list[FastLeg]) -> None:
+    def _send(self, frames: tuple[int, int], legs: list[FastLeg]) -> None:
+        """(frames to skip, frames to send) on every leg this tick."""
+        skipped, sent = frames
         for leg in legs:
             if leg.relayed_from is not None or leg.closed:
                 continue
-            for _ in range(frames):
-                if leg.sending and not leg.track.held:
-                    leg.send_payload(leg.next_payload())
-                else:
+            try:
+                for _ in range(skipped):
                     leg.skip_frame()
+                for _ in range(sent):
+                    if leg.sending and not leg.track.held:
+                        leg.send_payload(leg.next_payload())
+                    else:
+                        leg.skip_frame()
+            except Exception:  # one broken leg must not silence the others
+                log.exception("%s: sending failed; the leg is dropped", leg.name)
+                leg.close()
 
     def _detector(self, rate: int) -> SignatureDetector:
         detector = self._detectors.get(rate)

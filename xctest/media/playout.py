@@ -8,7 +8,8 @@ out, in order, every frame whose deadline has passed: its payload, or ``None`` f
 that did not come in time (concealed).  A packet for a frame already handed out is late.
 A packet more than a second off its slot (a sender that paused and resumed, or restarted its
 timestamps) anchors the schedule again, as does the first packet after the stream was not
-``expected`` (a hold ended).  The arrival of on-time frames is watched: when, over a few seconds,
+``expected`` (a hold ended) and the last of a second of packets that were all late (the
+path's delay grew for good: each of them still counts as late).  The arrival of on-time frames is watched: when, over a few seconds,
 even the earliest of them came well before or after its slot, the anchor moves to it (the two
 clocks drift apart, or the path's delay changed).  While the stream is not ``expected`` (the
 far end was told not to send), missing frames are not counted.
@@ -26,6 +27,7 @@ TS_MOD = 1 << 32
 REANCHOR_SECONDS = 1.0  # a packet farther than this from its slot starts a new schedule
 DRIFT_WINDOW = 150  # frames over which the earliest arrival is watched (3 s)
 DRIFT_TOLERANCE = 0.010  # seconds the earliest arrival may sit off its slot before re-centring
+LATE_RUN = 50  # this many late packets in a row (1 s): the path's delay grew, start again
 
 
 class Playout:
@@ -45,6 +47,7 @@ class Playout:
         self._pending: dict[int, bytes] = {}
         self._earliest = float("inf")  # smallest arrival offset in the current drift window
         self._watched = 0
+        self._late_run = 0  # late packets in a row
 
     @property
     def expected(self) -> bool:
@@ -70,6 +73,7 @@ class Playout:
         self._next = 0
         self._pending.clear()
         self._earliest, self._watched = float("inf"), 0
+        self._late_run = 0
 
     def push(self, timestamp: int, payload: bytes, arrival: float) -> None:
         """One received frame (its RTP timestamp, payload, arrival time in seconds)."""
@@ -82,7 +86,12 @@ class Playout:
             k, slot = 0, arrival
         if k < self._next:
             self.late += 1
+            self._late_run += 1
+            if self._late_run >= LATE_RUN:  # not jitter: the path got slower for good
+                self._anchor(timestamp, arrival)
+                self._pending[0] = payload
             return
+        self._late_run = 0
         if k in self._pending:
             return  # a duplicate
         self._pending[k] = payload

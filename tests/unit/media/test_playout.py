@@ -86,3 +86,12 @@ def test_clock_drift_is_followed():
     # without re-centring, every frame past ~400 would be late (0.1 ms x 400 = 40 ms)
     assert playout.late == 0
     assert playout.concealed < 10
+
+
+def test_a_path_that_got_slower_for_good_is_followed_after_a_second_of_late_frames():
+    playout = Playout(160, PT, delay=0.040)
+    arrivals = [(k, k * PT + (0.300 if k >= 20 else 0.0)) for k in range(200)]
+    out = run(playout, arrivals, until=199 * PT + 0.35)
+    assert playout.late == 50  # one second of them, each counted
+    played = [p for _, p in out if p is not None]  # each payload is its frame's number
+    assert played[-1] == bytes([199]) and len(played) >= 200 - 50 - 5
