@@ -25,17 +25,30 @@ SILENCE_DBFS = -120.0
 
 
 class _Ring:
-    """A rolling store of ``capacity`` rows of one dtype and row shape."""
+    """A rolling store of up to ``capacity`` rows of one dtype and row shape.  Its array grows
+    as rows come (doubling) until it holds ``capacity``, then the oldest rows are overwritten:
+    a short call costs what it keeps, not what a long one would."""
 
     def __init__(self, capacity: int, dtype: type, shape: tuple[int, ...] = ()) -> None:
         self.capacity = max(1, capacity)
-        self.data: npt.NDArray[Any] = np.zeros((self.capacity, *shape), dtype=dtype)  # lazy pages
+        self.data: npt.NDArray[Any] = np.zeros((min(self.capacity, 64), *shape), dtype=dtype)
         self.count = 0  # rows ever written
+
+    def reserve(self, n: int) -> None:
+        """Room for ``n`` more rows (the array grows while it is below capacity)."""
+        size = len(self.data)
+        if size >= self.capacity or self.count + n <= size:
+            return
+        grown = min(self.capacity, max(2 * size, self.count + n))
+        bigger = np.zeros((grown, *self.data.shape[1:]), dtype=self.data.dtype)
+        bigger[:size] = self.data  # nothing wrapped yet: the rows are in order at the start
+        self.data = bigger
 
     def put(self, rows: npt.NDArray[Any]) -> None:
         n = len(rows)
+        self.reserve(n)
         start = self.count % self.capacity
-        if start + n <= self.capacity:
+        if start + n <= len(self.data):
             self.data[start : start + n] = rows
             self.count += n
             return
@@ -96,8 +109,10 @@ class Reception:
         their samples (``(frames, samples_per_frame)``, None to keep none)."""
         n = len(times)
         ring = self._t
+        for one in (ring, self._mask, self._rms, self._missing):
+            one.reserve(n)
         start = ring.count % ring.capacity
-        if start + n <= ring.capacity:  # the usual case, a frame or two: write in place
+        if start + n <= len(ring.data):  # the usual case, a frame or two: write in place
             end = start + n
             ring.data[start:end] = times
             self._mask.data[start:end] = masks

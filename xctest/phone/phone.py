@@ -379,6 +379,8 @@ class Phone:
                 subprotocols=[wsmod.SIP_SUBPROTOCOL],
                 ssl_context=self.ssl_context,
                 user_agent=self.identity.user_agent,
+                # Asterisk's websocket server has no permessage-deflate: do not offer it
+                compression=False,
             )
         except ConnectError as exc:
             self.status = StackStatus.STOPPED

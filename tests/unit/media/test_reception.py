@@ -75,3 +75,12 @@ def test_samples_of_a_window_at_another_rate():
     frames(rec, 0.0, 50, value=1000)
     assert rec.samples(0.2, 0.4).size == 10 * 160
     assert rec.audio(0.2, 0.4, 48000).size == 10 * 960
+
+
+def test_a_short_call_holds_memory_for_what_it_kept_not_for_a_long_one():
+    rec = Reception(8000)  # room for 10 minutes of frames and 2 of samples
+    t = frames(rec, 0.0, 100, mask=A)
+    assert rec._pcm.data.nbytes <= 2 * 100 * 160 * 2  # grown to what came, doubling
+    assert rec._t.data.nbytes <= 2 * 100 * 8
+    frames(rec, t, 100, mask=B)
+    assert rec.share(A) == rec.share(B) == 0.5  # nothing lost while growing
