@@ -34,11 +34,10 @@ class Decimator:
     def __call__(self, x: npt.NDArray[np.floating]) -> npt.NDArray[np.float32]:
         """The outputs of ``x`` (a 1-D block; any length)."""
         full = np.concatenate((self._history, np.asarray(x, dtype=np.float32)))
-        windows = np.lib.stride_tricks.sliding_window_view(full, self._h.size)
-        picked = windows[self._phase :: self.factor]
-        out: npt.NDArray[np.float32] = picked @ self._h
-        used = self._phase + picked.shape[0] * self.factor
-        self._phase = used - windows.shape[0]
+        # the filter at every input position (one C loop), then every factor-th of them
+        every = np.convolve(full, self._h[::-1], "valid")
+        out: npt.NDArray[np.float32] = every[self._phase :: self.factor].astype(np.float32)
+        self._phase = self._phase + out.size * self.factor - every.size
         self._history = full[full.size - (self._h.size - 1) :]
         return out
 

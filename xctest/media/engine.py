@@ -5,15 +5,16 @@ Theory of operation.  aiortc negotiates a leg; once it is connected, ``FastLeg``
 plumbing (``hooks.wire_of``) and watches its sockets: each SRTP packet is unprotected and
 parsed as it arrives, counted (sequence numbers, jitter) and put in the leg's play-out
 schedule — or, for a leg relayed to another (the simulator's native bridge), re-stamped and
-sent on at once, never decoded.  Every tick (``MediaClock``'s grid, shared with aiortc's own
-path), the engine:
+sent on at once, never decoded.  The legs are spread over four phases 5 ms apart (so their
+packets, and the work on them, do not all come at once); on its phase's tick, every 20 ms,
+each leg:
 
-1. takes the frames due on every leg (played, or missing: lost or late), decodes them — all
-   G.711 legs with one table lookup — and analyses them for party signatures in one matrix
-   product per sample rate, for every leg that listens;
-2. hands each leg's frames to its owner (``Peer.on_frames``);
-3. sends one frame per leg: a pure tone pair is read from a precomputed table, anything else
-   is encoded; held legs send nothing, muted legs send silence.
+1. has its due frames taken (played, or missing: lost or late) and decoded — a group of legs
+   together, G.711 with one table lookup — and analysed for party signatures in one matrix
+   product per group, when it listens;
+2. has them handed to its owner (``Peer.on_frames``);
+3. sends one frame: a pure tone pair is read from a precomputed table, anything else is
+   encoded; held legs send nothing, muted legs send silence.
 
 A tick that runs late sends the frames it missed (up to ``MAX_CATCH_UP``), so the far end sees
 no gap; beyond that, the engine's own overload is recorded (``trouble``), never hidden.
@@ -49,7 +50,9 @@ __all__ = ["FastLeg", "Impairment", "MediaEngine", "Trouble"]
 log = logging.getLogger(__name__)
 
 MAX_CATCH_UP = 5  # frames a late tick may still send per leg (100 ms)
-CHUNK = 48  # legs handled per callback of a tick
+PHASES = 4  # legs are spread over 4 ticks 5 ms apart, each leg sending every 20 ms
+GROUP_TIME = 0.001  # seconds of work per group of legs (decoded and analysed together)
+BUDGET = 0.002  # seconds of tick work per callback before the loop gets a turn
 TROUBLE_LATE = 0.040  # a tick this late blurs arrival times: jitter and lateness are ours
 SILENCE_DBFS = -120.0
 _BIT_VALUES = np.array([1 << i for i in range(SIGNATURE_COUNT)], dtype=np.uint64)
@@ -126,6 +129,7 @@ class FastLeg:
         self.other_payloads = 0
         self.frames_sent = 0
         self.closed = False
+        self.phase = 0  # which of the engine's ticks carries this leg
         self._time = asyncio.get_running_loop().time
         self._protect = wire.protect
         self._unprotect = wire.unprotect
@@ -268,10 +272,13 @@ class MediaEngine:
         self.legs: list[FastLeg] = []
         self.ticks = 0
         self.busy = 0.0  # seconds spent in tick work
+        self._per_leg = 50e-6  # seconds of tick work per leg, measured as it goes
         self.trouble: list[Trouble] = []
         self.lateness: list[float] = []  # of the last ticks, seconds (a rolling window)
         self._late_ticks: list[tuple[float, float]] = []  # (time, lateness) of late ticks
-        self._k: int | None = None
+        self._k: int | None = None  # the next phase tick
+        self._phases: list[list[FastLeg]] = [[] for _ in range(PHASES)]
+        self._next_frame = [0] * PHASES  # per phase, the next frame index (20 ms) owed
         self._handle: asyncio.TimerHandle | None = None
         self._detectors: dict[int, SignatureDetector] = {}
 
@@ -285,33 +292,46 @@ class MediaEngine:
         return engine
 
     def add(self, leg: FastLeg) -> None:
+        """Carry ``leg`` from the next tick of the phase with the fewest legs."""
+        phase = min(range(PHASES), key=lambda p: len(self._phases[p]))
+        leg.phase = phase
+        self._phases[phase].append(leg)
         self.legs.append(leg)
         if self._handle is None:
-            clock = self.clock
-            self._k = math.floor((self._loop.time() - clock.epoch) / clock.ptime) + 1
+            sub = self.clock.ptime / PHASES
+            self._k = math.floor((self._loop.time() - self.clock.epoch) / sub) + 1
             self._schedule()
 
     def remove(self, leg: FastLeg) -> None:
         if leg in self.legs:
             self.legs.remove(leg)
+            self._phases[leg.phase].remove(leg)
         if not self.legs and self._handle is not None:
             self._handle.cancel()
             self._handle = None
 
     def _schedule(self) -> None:
         assert self._k is not None
-        when = self.clock.epoch + self._k * self.clock.ptime
+        when = self.clock.epoch + self._k * self.clock.ptime / PHASES
         self._handle = self._loop.call_at(when, self._tick)
 
     def _tick(self) -> None:
+        """One phase's turn: its legs' due frames, then the frames they owe (one per 20 ms
+        since their last turn; past the catch-up, skipped with their timestamps)."""
         assert self._k is not None
+        k = self._k
+        phase = k % PHASES
         now = self._loop.time()
         ptime = self.clock.ptime
-        late = now - (self.clock.epoch + self._k * ptime)
-        behind = int(late / ptime)
-        frames = 1 + min(behind, MAX_CATCH_UP)
-        if behind > MAX_CATCH_UP:
-            self.trouble.append(Trouble(now, late, behind - MAX_CATCH_UP))
+        late = now - (self.clock.epoch + k * ptime / PHASES)
+        # the newest frame of this phase whose time has come, and those it still owes
+        newest = math.floor((now - self.clock.epoch - phase * ptime / PHASES) / ptime + 1e-9)
+        first = self._next_frame[phase] or newest
+        owed = max(0, newest - first + 1)  # 0 when a catch-up tick comes before its frame
+        self._next_frame[phase] = max(self._next_frame[phase], newest + 1)
+        frames = min(owed, 1 + MAX_CATCH_UP)
+        if owed > frames:
+            self.trouble.append(Trouble(now, late, owed - frames))
             del self.trouble[:-1000]
         self.lateness.append(late)
         del self.lateness[:-500]
@@ -319,28 +339,41 @@ class MediaEngine:
             self._late_ticks.append((now, late))
             del self._late_ticks[:-1000]
         self.ticks += 1
-        legs = list(self.legs)
         # frames past the catch-up are not sent, but their time goes by: timestamps stay
         # locked to the clock, so the far end sees a gap, not a stream running slow
-        self._chunk(now, (behind + 1 - frames, frames), legs, 0)
-        self._k += behind + 1
+        self._chunk(now, (owed - frames, frames), list(self._phases[phase]), 0)
+        sub = ptime / PHASES
+        self._k = max(k + 1, math.floor((now - self.clock.epoch) / sub))  # missed turns skipped
         self._schedule()
 
     def _chunk(
         self, now: float, frames: tuple[int, int], legs: list[FastLeg], start: int
     ) -> None:
-        """One tick's work for ``CHUNK`` legs; the next chunk waits for what the loop has to
-        do meanwhile (packets, timers), so no callback holds the loop for long."""
-        began = self._loop.time()
-        part = legs[start : start + CHUNK]
-        try:
-            self._receive(now, part)
-            self._send(frames, part)
-        except Exception:
-            log.exception("media tick failed")
-        self.busy += self._loop.time() - began
-        if start + CHUNK < len(legs):
-            self._loop.call_soon(self._chunk, now, frames, legs, start + CHUNK)
+        """A tick's work for the legs from ``start`` on, a group at a time, for at most
+        ``BUDGET`` seconds; the rest waits for what the loop has to do meanwhile (packets,
+        timers), so no callback holds the loop for long, whatever the codec costs.  A group
+        is as many legs as fit in ``GROUP_TIME`` at the cost per leg measured so far (its
+        frames are decoded and analysed together)."""
+        loop = self._loop
+        began = loop.time()
+        i = start
+        while i < len(legs):
+            size = max(4, min(64, int(GROUP_TIME / self._per_leg)))
+            part = legs[i : i + size]
+            t0 = loop.time()
+            try:
+                self._receive(now, part)
+                self._send(frames, part)
+            except Exception:
+                log.exception("media tick failed")
+            t1 = loop.time()
+            self._per_leg = 0.8 * self._per_leg + 0.2 * max(1e-6, (t1 - t0) / len(part))
+            i += size
+            if t1 - began > BUDGET:
+                break
+        self.busy += loop.time() - began
+        if i < len(legs):
+            loop.call_soon(self._chunk, now, frames, legs, i)
 
     def _send(self, frames: tuple[int, int], legs: list[FastLeg]) -> None:
         """(frames to skip, frames to send) on every leg this tick."""
