@@ -5,6 +5,7 @@ accounting of every frame through a relay that drops and delays packets on purpo
 from __future__ import annotations
 
 import asyncio
+import threading
 from importlib import metadata
 
 import pytest
@@ -104,6 +105,19 @@ async def test_the_aiortc_internals_the_engine_uses_are_there():
         wire = hooks.wire_of(a._pc)  # each hook, or HookMissing naming the one that moved
         assert wire.local_ssrc == a._pc.getTransceivers()[0].sender._ssrc
         assert wire.protocols and wire.selected.startswith("127.0.0.1:")
+    finally:
+        await a.aclose()
+        await b.aclose()
+
+
+async def test_an_engine_leg_starts_no_decoder_thread():
+    a, _ = leg("a", A)
+    b, _ = leg("b", B)
+    try:
+        await connect(a, b)
+        assert a.fast is not None and b.fast is not None
+        decoders = [t.name for t in threading.enumerate() if t.name.endswith("-decoder")]
+        assert decoders == [], f"aiortc receivers started: {decoders}"
     finally:
         await a.aclose()
         await b.aclose()

@@ -114,6 +114,20 @@ def _opus_tone_cycle(freqs: tuple[float, float], level: float) -> tuple[bytes, .
     return tuple(packets[-50:])
 
 
+@lru_cache(maxsize=1)
+def _opus_silence() -> bytes:
+    """One Opus packet of 20 ms of silence, sent over and over while there is nothing."""
+    encoder = _opus_encoder()
+    packets: list[bytes] = []
+    for k in range(4):  # past the encoder's look-ahead
+        frame = av.AudioFrame.from_ndarray(
+            np.zeros((1, 960), np.int16), format="s16", layout="mono"
+        )
+        frame.sample_rate, frame.pts, frame.time_base = HIGH_RATE, k * 960, Opus.time_base
+        packets += [bytes(p) for p in encoder.encode(frame)]
+    return packets[-1]
+
+
 def _opus_encoder() -> AudioCodecContext:
     encoder: AudioCodecContext = av.CodecContext.create("libopus", "w")
     encoder.bit_rate = 32000
@@ -170,7 +184,7 @@ class Opus:
         return self._encode_pcm(pcm16_of(samples))
 
     def silence(self) -> bytes:
-        return self._encode_pcm(self._silence)
+        return _opus_silence()
 
     def decode(self, payload: bytes | None) -> npt.NDArray[np.int16]:
         n = self._frame

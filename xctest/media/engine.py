@@ -192,10 +192,14 @@ class FastLeg:
         self.marker = True
 
     def next_payload(self) -> bytes:
-        """This tick's frame of the track: silence, a tone from its table, or encoded audio."""
+        """This tick's frame of the track: silence (also when the source says it is
+        ``quiet()``), a tone from its table (its ``steady()`` tone pair), or encoded audio."""
         track = self.track
         source = track.source
         if source is None or track.muted:
+            return self.codec.silence()
+        quiet = getattr(source, "quiet", None)
+        if quiet is not None and quiet():
             return self.codec.silence()
         steady = getattr(source, "steady", None)
         tone = steady() if steady is not None else None
@@ -346,9 +350,7 @@ class MediaEngine:
         self._k = max(k + 1, math.floor((now - self.clock.epoch) / sub))  # missed turns skipped
         self._schedule()
 
-    def _chunk(
-        self, now: float, frames: tuple[int, int], legs: list[FastLeg], start: int
-    ) -> None:
+    def _chunk(self, now: float, frames: tuple[int, int], legs: list[FastLeg], start: int) -> None:
         """A tick's work for the legs from ``start`` on, a group at a time, for at most
         ``BUDGET`` seconds; the rest waits for what the loop has to do meanwhile (packets,
         timers), so no callback holds the loop for long, whatever the codec costs.  A group

@@ -13,7 +13,10 @@ carries the leg's RTP itself.  For that it needs, from a connected ``RTCPeerConn
 
 aiortc's own sender never sends on the leg (the engine gives it a track that never yields a
 frame) and its receiver never gets an RTP packet, so there is one sequence history per SSRC.
-aiortc is pinned to the version these were read from; ``tests/unit/media/test_hooks.py``
+The receiver is not even started (``RTCRtpReceiver.receive`` would start a decoder thread,
+which costs the loop a thread start per leg at set-up): the engine takes the leg when the
+connection becomes connected, before aiortc asks its receiver to receive.
+aiortc is pinned to the version these were read from; ``tests/integration/test_media_engine.py``
 checks each on real connections and fails naming the one that moved.
 """
 
@@ -27,7 +30,14 @@ from aiortc import RTCPeerConnection
 
 from xctest.errors import MediaError
 
-__all__ = ["AIORTC_SERIES", "HookMissing", "Wire", "hook_datagrams", "wire_of"]
+__all__ = [
+    "AIORTC_SERIES",
+    "HookMissing",
+    "Wire",
+    "hook_datagrams",
+    "idle_receiver",
+    "wire_of",
+]
 
 AIORTC_SERIES = "1.16"
 """The aiortc release series the hooks were read from (pyproject pins it)."""
@@ -127,3 +137,14 @@ def hook_datagrams(protocols: tuple[Any, ...], take: Callable[[bytes], bool]) ->
             protocol.__dict__.pop("datagram_received", None)  # the class's method again
 
     return undo
+
+
+def idle_receiver(pc: RTCPeerConnection) -> None:
+    """Keep aiortc's receiver of ``pc`` from starting (no decoder thread, no receiver RTCP):
+    the engine receives.  Too late once it has started; then it just idles."""
+    receiver = pc.getTransceivers()[0].receiver
+
+    async def receive(parameters: object) -> None:
+        return None
+
+    receiver.receive = receive  # type: ignore[method-assign]

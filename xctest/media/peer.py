@@ -29,7 +29,7 @@ from xctest.media.addresses import is_loopback
 from xctest.media.codecs import codec_for
 from xctest.media.engine import FastLeg, Impairment, MediaEngine
 from xctest.media.frames import FrameSink
-from xctest.media.hooks import wire_of
+from xctest.media.hooks import idle_receiver, wire_of
 from xctest.media.rtp import StreamStats
 from xctest.media.tracks import AudioSink, ParkedTrack, SignalTrack
 
@@ -208,6 +208,7 @@ class Peer:
         self.fast = FastLeg(
             engine, wire, codec, self.track, self.name, lambda: self.on_frames, self.analyse
         )
+        idle_receiver(self._pc)
         self.fast.playout.expected = self._expected
         loss, late = self.config.impair
         if loss or late:

@@ -24,6 +24,11 @@ class AudioPipe:
         self.underruns = 0
         self.dropped = 0
 
+    @property
+    def empty(self) -> bool:
+        """Nothing queued: a read would be silence."""
+        return not self._buf.size
+
     def write(self, samples: NDArray[np.float32]) -> None:
         buf = np.concatenate((self._buf, samples)) if self._buf.size else samples
         if buf.size > self._max:

@@ -9,9 +9,10 @@ that did not come in time (concealed).  A packet for a frame already handed out 
 A packet more than a second off its slot (a sender that paused and resumed, or restarted its
 timestamps) anchors the schedule again, as does the first packet after the stream was not
 ``expected`` (a hold ended) and the last of a second of packets that were all late (the
-path's delay grew for good: each of them still counts as late).  The arrival of on-time frames is watched: when, over a few seconds,
-even the earliest of them came well before or after its slot, the anchor moves to it (the two
-clocks drift apart, or the path's delay changed).  While the stream is not ``expected`` (the
+path's delay grew for good: each of them still counts as late).  The arrival of on-time
+frames is watched: when, over a few seconds, even the earliest of them came well before or
+after its slot, the anchor moves to it (the two clocks drift apart, or the path's delay
+changed).  While the stream is not ``expected`` (the
 far end was told not to send), missing frames are not counted.
 
 Pure: times are arguments; no asyncio, no codecs.

@@ -65,6 +65,10 @@ class Leg:
         """The leg's outgoing audio (the source of its track)."""
         return self.play(n)
 
+    def quiet(self) -> bool:
+        """Nothing to play: no music on hold, no tone queued, nothing bridged in."""
+        return self.moh is None and not self._overlay.size and self.inbox.empty
+
     def steady(self) -> SignatureSource | None:
         """Music on hold alone is a pure tone pair (played from a table by the engine)."""
         return self.moh if self.moh is not None and not self._overlay.size else None
