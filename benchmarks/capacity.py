@@ -46,12 +46,13 @@ from importlib import metadata  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
-import yaml  # noqa: E402
+from simprocess import lab_for, start_sim_process  # noqa: E402
 
 from xctest.audio.signature import SIGNATURE_COUNT, signature_for  # noqa: E402
+from xctest.heap import settled  # noqa: E402
 from xctest.media import PeerConfig  # noqa: E402
 from xctest.phone import Call, CallState, Phone, SipIdentity  # noqa: E402
-from xctest.sim import Lab, SimConfig, Simulator, User  # noqa: E402
+from xctest.sim import SimConfig, Simulator, User  # noqa: E402
 
 FRAME = 0.020
 VERIFY_SECONDS = 3.0
@@ -60,24 +61,6 @@ FRAMES_NEEDED = 0.999
 LAG_P99 = 0.010
 RSS_PER_LEG = 1.0  # MB
 BATCH = 10  # calls set up at once while building the load
-
-
-def lab_for(users: int) -> Lab:
-    made = []
-    for i in range(users):
-        number = str(20000 + i)
-        made.append(
-            User(
-                login=f"u{i}",
-                password="p",
-                number=number,
-                firstname="U",
-                lastname=str(i),
-                line_name=f"wr{number}",
-                line_password=f"s{i}",
-            )
-        )
-    return Lab(users=tuple(made))
 
 
 def rss_mb() -> float:
@@ -208,13 +191,14 @@ async def trial(
     sim: Simulator | None = None
     proc: subprocess.Popen[str] | None = None
     tmp = tempfile.TemporaryDirectory()
+    frozen = contextlib.ExitStack()
     try:
         if setup == "sim":
             sim = Simulator(lab, SimConfig(sip_port=0, http_port=0, codecs=(codec,)))
             await sim.start()
             url = sim.sip_url
         else:
-            proc, url = start_echo_sim(lab, codec, Path(tmp.name))
+            proc, url = start_sim_process(lab, Path(tmp.name), codec)
         phones = [make_phone(url, u, i, codec) for i, u in enumerate(lab.users)]
         await asyncio.gather(*(p.start() for p in phones))
         pairs: list[tuple[Call, Call | None, str, str]] = []
@@ -223,13 +207,15 @@ async def trial(
             batch = []
             for i in range(k, min(k + BATCH, calls_n)):
                 if setup == "sim":
-                    a, b = phones[2 * i], phones[2 * i + 1]
-                    batch.append((place(a, b, lab.users[2 * i + 1].number), a.name, b.name))
+                    caller, callee = phones[2 * i], phones[2 * i + 1]
+                    number = lab.users[2 * i + 1].number
+                    batch.append((place(caller, callee, number), caller.name, callee.name))
                 else:
                     batch.append((place(phones[i], None, "*43"), phones[i].name, phones[i].name))
             done = await asyncio.gather(*(c for c, _, _ in batch))
             pairs += [(o, r, a, b) for (o, r), (_, a, b) in zip(done, batch, strict=True)]
         setup_s = time.perf_counter() - began
+        frozen.enter_context(settled())  # as a load run: full collections skip the set-up
         await asyncio.sleep(warmup)  # the load is held on purpose: this is what is measured
         probe = LagProbe()
         spy = profile_window(profile, seconds)
@@ -252,7 +238,7 @@ async def trial(
                 ok = ok and inc.presence(a, t1 - VERIFY_SECONDS, t1) >= HEARD
             verified += ok
         counted = 4 * len(pairs) if setup == "sim" else len(pairs)
-        result = {
+        result: dict[str, Any] = {
             "setup": setup,
             "codec": codec,
             "legs": counted,
@@ -265,46 +251,20 @@ async def trial(
         }
         result["passed"] = (
             verified == len(pairs)
-            and result["frames_min"] >= FRAMES_NEEDED
+            and min(shares, default=0.0) >= FRAMES_NEEDED
             and lag < LAG_P99
-            and result["rss_mb_per_leg"] < RSS_PER_LEG
+            and (rss - rss0) / counted < RSS_PER_LEG
         )
         await asyncio.gather(*(p.stop() for p in phones), return_exceptions=True)
         return result
     finally:
+        frozen.close()
         if sim is not None:
             await sim.aclose()
         if proc is not None:
             proc.terminate()
             proc.wait(20)
         tmp.cleanup()
-
-
-def start_echo_sim(lab: Lab, codec: str, folder: Path) -> tuple[subprocess.Popen[str], str]:
-    """``xctest sim`` with ``lab`` in its own process, pinned to another core."""
-    (folder / "lab.yaml").write_text(yaml.safe_dump(lab.model_dump(mode="json")))
-    mine = os.sched_getaffinity(0)
-    others = (set(range(os.cpu_count() or 1)) - mine) or mine
-    argv = [sys.executable, "-m", "xctest", "sim", "--lab", str(folder / "lab.yaml")]
-    argv += ["--sip-port", "0", "--http-port", "0", "--codec", codec]
-    proc = subprocess.Popen(
-        argv,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        preexec_fn=lambda: os.sched_setaffinity(0, others),
-    )
-    assert proc.stdout is not None
-    url = ""
-    for line in proc.stdout:
-        found = re.search(r"SIP over WebSocket : (ws://\S+)", line)
-        if found:
-            url = found.group(1)
-        if line.startswith("Ctrl-C to stop."):
-            break
-    if not url:
-        raise RuntimeError("the echo simulator did not start")
-    return proc, url
 
 
 def run_trial(args: argparse.Namespace, legs: int) -> dict[str, Any]:

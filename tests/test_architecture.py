@@ -85,6 +85,9 @@ FORBIDDEN = {
     # `xctest check` logs in through the scenario layer's Xivo, never the simulator directly
     "xctest.check": ["xctest.sim", "xctest.sip", "xctest.media", "aiortc"],
     "xctest.check.lines": ["asyncio", "xctest.phone", "xctest.scenario", "xctest.transport"],
+    # a worker hosts phones; the simulator it loads runs in a process of its own
+    "xctest.load": ["xctest.sim", "xctest.sip", "aiortc"],
+    "xctest.heap": ["xctest."],
     "xctest.errors": ["xctest."],
     "xctest.clock": ["xctest."],
     "xctest.results": ["xctest."],

@@ -22,6 +22,7 @@ from pathlib import Path
 from xctest import __version__
 from xctest.check import check_target
 from xctest.errors import ScenarioError, XctestError
+from xctest.heap import settled
 from xctest.scenario import SCENARIO_SUFFIX, Scenario, json_schema, load_scenarios
 from xctest.scenario.report import (
     ReportWriter,
@@ -235,7 +236,8 @@ async def _run_sim(args: argparse.Namespace) -> int:
     print(sim.describe(), flush=True)
     print("Ctrl-C to stop.", flush=True)
     try:
-        await stop.wait()
+        with settled():  # modules and the lab are long-lived: full collections skip them
+            await stop.wait()
     finally:
         await sim.aclose()
     return 0

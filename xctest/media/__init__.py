@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from xctest.media.clock import MediaClock
+from xctest.media.codecs import prepare_tones
 from xctest.media.mix import MixSource
 from xctest.media.peer import IcePath, Peer, PeerConfig
 from xctest.media.pipe import AudioPipe
@@ -17,4 +18,5 @@ __all__ = [
     "Peer",
     "PeerConfig",
     "SignalTrack",
+    "prepare_tones",
 ]

@@ -27,7 +27,7 @@ from xctest.audio.g711 import (
 from xctest.audio.resampling import Decimator
 from xctest.audio.signature import Signature, SignatureSource
 
-__all__ = ["Codec", "G711", "Opus", "codec_for", "CARRIED"]
+__all__ = ["Codec", "G711", "Opus", "codec_for", "prepare_tones", "CARRIED"]
 
 PTIME = 0.020
 HIGH_RATE = 48000  # what sources play
@@ -126,6 +126,16 @@ def _opus_silence() -> bytes:
         frame.sample_rate, frame.pts, frame.time_base = HIGH_RATE, k * 960, Opus.time_base
         packets += [bytes(p) for p in encoder.encode(frame)]
     return packets[-1]
+
+
+def prepare_tones(source: SignatureSource) -> None:
+    """Encode ahead, once per process, what sending ``source``'s tone pair needs (the G.711
+    tables, the Opus cycle: ~20 ms of CPU per tone pair): a phone does it when it starts, so a
+    first call's set-up does not pay for it."""
+    freqs = tuple(source.signature.freqs)
+    for name in ("pcmu", "pcma"):
+        _g711_tone_table(name, freqs, source.level_dbfs)
+    _opus_tone_cycle(freqs, source.level_dbfs)
 
 
 def _opus_encoder() -> AudioCodecContext:

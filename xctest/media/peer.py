@@ -14,6 +14,7 @@ import re
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import aioice.ice
 from aiortc import (
@@ -138,6 +139,22 @@ class PeerConfig:
     impair: tuple[float, float] = (0.0, 0.0)
 
 
+class _Closed:
+    """What a closed leg keeps of its connection: last states and the descriptions.  The
+    connection's object graph (ICE, DTLS, SRTP, transceivers: thousands of objects) is let go,
+    since a phone keeps its ended calls and the garbage collector would walk them all."""
+
+    connectionState = "closed"
+
+    def __init__(self, pc: RTCPeerConnection) -> None:
+        self.iceConnectionState = str(pc.iceConnectionState)
+        self.localDescription = pc.localDescription
+        self.remoteDescription = pc.remoteDescription
+
+    def getTransceivers(self) -> list[Any]:
+        return []
+
+
 class Peer:
     """One audio leg: plays ``track``, delivers what it receives to ``on_frames`` (the media
     engine) or ``sink`` (aiortc's path).  ``analyse``: received frames are searched for party
@@ -165,9 +182,18 @@ class Peer:
             RTCIceServer(urls=list(s.urls), username=s.username, credential=s.credential)
             for s in config.ice_servers
         ]
-        self._pc = RTCPeerConnection(RTCConfiguration(iceServers=servers))
+        self._pc: RTCPeerConnection | _Closed = RTCPeerConnection(
+            RTCConfiguration(iceServers=servers)
+        )
+        self._closed_path: IcePath | None = None
+        self._final_stats: StreamStats | None = None
         self._pc.on("track", self._on_track)
         self._pc.on("connectionstatechange", self._on_state)
+
+    def _connection(self) -> RTCPeerConnection:
+        if isinstance(self._pc, _Closed):
+            raise MediaError(f"{self.name}: the media leg is closed")
+        return self._pc
 
     @property
     def connection_state(self) -> str:
@@ -199,7 +225,7 @@ class Peer:
         try:
             if codec is None:
                 raise MediaError(f"codec {name or '(none)'} is not one the engine carries")
-            wire = wire_of(self._pc)
+            wire = wire_of(self._connection())
         except MediaError as exc:
             log.warning("%s: media left to aiortc's path: %s", self.name, exc)
             self._parked.release(self.track)
@@ -208,7 +234,7 @@ class Peer:
         self.fast = FastLeg(
             engine, wire, codec, self.track, self.name, lambda: self.on_frames, self.analyse
         )
-        idle_receiver(self._pc)
+        idle_receiver(self._connection())
         self.fast.playout.expected = self._expected
         loss, late = self.config.impair
         if loss or late:
@@ -224,7 +250,7 @@ class Peer:
 
     def stats(self) -> StreamStats | None:
         """What the engine counted of the received stream (None on aiortc's path)."""
-        return self.fast.snapshot() if self.fast is not None else None
+        return self.fast.snapshot() if self.fast is not None else self._final_stats
 
     def expect_receive(self, expected: bool) -> None:
         """Whether the far end is to send now (not while we hold): frames missing while it
@@ -259,7 +285,10 @@ class Peer:
 
     def ice_path(self) -> IcePath:
         """The ICE state, candidates and selected pair of this leg (read from aiortc and
-        aioice; the selected pair comes from aioice's nominated pair)."""
+        aioice; the selected pair comes from aioice's nominated pair); once closed, as it was
+        when the leg closed."""
+        if self._closed_path is not None:
+            return self._closed_path
         local: list[str] = []
         remote: list[str] = []
         selected: str | None = None
@@ -305,7 +334,7 @@ class Peer:
     async def _set_local(self, description: RTCSessionDescription) -> str:
         token = _media_addresses.set(self.config.media_addresses)
         try:
-            await self._pc.setLocalDescription(description)
+            await self._connection().setLocalDescription(description)
         finally:
             _media_addresses.reset(token)
         return str(self._pc.localDescription.sdp)
@@ -314,37 +343,50 @@ class Peer:
         """Create the offer; returns the SDP with every candidate in it."""
         try:
             if not self._pc.getTransceivers():
-                self._pc.addTransceiver(self._parked or self.track, direction="sendrecv")
+                self._connection().addTransceiver(self._parked or self.track, direction="sendrecv")
                 self._prefer_codecs()
-            return await self._set_local(await self._pc.createOffer())
+            return await self._set_local(await self._connection().createOffer())
         except (ValueError, RuntimeError, OSError) as exc:
             raise MediaError(f"{self.name}: cannot create offer: {exc}") from exc
 
     async def accept_offer(self, sdp: str) -> str:
         """Apply a remote offer; returns the answer SDP."""
         try:
-            await self._pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+            pc = self._connection()
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
             if not any(t.sender.track for t in self._pc.getTransceivers()):
-                self._pc.addTrack(self._parked or self.track)
+                pc.addTrack(self._parked or self.track)
                 self._prefer_codecs()
-            return await self._set_local(await self._pc.createAnswer())
+            return await self._set_local(await pc.createAnswer())
         except (ValueError, RuntimeError, OSError) as exc:
             raise MediaError(f"{self.name}: cannot accept offer: {exc}") from exc
 
     async def accept_answer(self, sdp: str) -> None:
         """Apply the remote answer to our offer."""
         try:
-            await self._pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+            await self._connection().setRemoteDescription(
+                RTCSessionDescription(sdp=sdp, type="answer")
+            )
         except (ValueError, RuntimeError, OSError) as exc:
             raise MediaError(f"{self.name}: cannot accept answer: {exc}") from exc
 
     async def aclose(self) -> None:
+        """Stop the leg and let go of its connection; states, descriptions, path and stream
+        counts stay readable."""
         if self.fast is not None:
             self.fast.close()  # the engine stops first, then the connection
+            self._final_stats = self.fast.snapshot()
+            self.fast = None
         if self.sink is not None:
             await self.sink.aclose()
         self.track.stop()
-        await self._pc.close()
+        pc = self._pc
+        if isinstance(pc, _Closed):
+            return
+        self._closed_path = self.ice_path()
+        await pc.close()
+        pc.remove_all_listeners()
+        self._pc = _Closed(pc)
 
     def __repr__(self) -> str:
         return f"<Peer {self.name} {self._pc.connectionState}>"

@@ -25,7 +25,7 @@ from xctest.errors import (
     StepTimeout,
     XctestError,
 )
-from xctest.media import IcePath, MixSource, Peer, PeerConfig, SignalTrack
+from xctest.media import IcePath, MixSource, Peer, PeerConfig, SignalTrack, prepare_tones
 from xctest.phone.call import Call, CallState
 from xctest.phone.conference import DeviceConference
 from xctest.phone.context import PhoneContext
@@ -373,6 +373,8 @@ class Phone:
         registration Unregistered; retries continue in the background as in xc_webrtc).
         """
         self.status = StackStatus.STARTING
+        # what sending its signature costs once per process, off the loop and out of a call
+        await asyncio.to_thread(prepare_tones, SignatureSource(self.signature))
         try:
             ws = await wsmod.connect(
                 self.identity.ws_url,

@@ -20,6 +20,7 @@ from typing import Any
 
 from xctest.audio.signature import Signature, signature_for
 from xctest.errors import ExpectationFailed, XctestError
+from xctest.heap import settled
 from xctest.results import TimelineEvent
 from xctest.scenario import model as m
 from xctest.scenario.actions import perform
@@ -103,7 +104,8 @@ async def run_scenario(
     cancelled: asyncio.CancelledError | None = None
     try:
         await run.log_in()
-        await run.steps(result.steps)
+        with settled():  # the phones are up: full collections skip them from now on
+            await run.steps(result.steps)
     except asyncio.CancelledError as exc:
         if _cancelled_here():
             cancelled, result.message = exc, "interrupted"
